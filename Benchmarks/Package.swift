@@ -1,0 +1,17 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks live in their own package so that benchmark-only dependencies never reach users of the library.
+let package = Package(
+    name: "swift-erlang-node-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "swift-erlang-node", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // BENCHMARK TARGETS (one block per benchmark; keep this marker)
+    ],
+    swiftLanguageModes: [.v6]
+)

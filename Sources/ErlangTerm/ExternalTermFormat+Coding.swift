@@ -1,0 +1,153 @@
+public import NIOCore
+import CompressNIO
+
+extension ExternalTermFormat {
+    /// Encodes a term with the version byte, as `term_to_binary/2` does.
+    ///
+    /// - Parameter compressionLevel: a zlib level 0...9 to compress as `term_to_binary(T, [{compressed, L}])`;
+    ///   as in OTP, the compressed form is used only when it is smaller.
+    public static func encode(_ term: Term, compressionLevel: Int? = nil) throws(TermEncodingError) -> [UInt8] {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        buffer.writeInteger(versionMagic)
+        try term.encode(into: &buffer)
+        if let level = compressionLevel, level > 0 {
+            return try compress(buffer, level: level)
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Appends the version byte and the term to `buffer`.
+    public static func encode(_ term: Term, into buffer: inout ByteBuffer) throws(TermEncodingError) {
+        buffer.writeInteger(versionMagic)
+        try term.encode(into: &buffer)
+    }
+
+    private static func compress(_ encoded: ByteBuffer, level: Int) throws(TermEncodingError) -> [UInt8] {
+        var body = encoded.getSlice(at: encoded.readerIndex + 1, length: encoded.readableBytes - 1)!
+        let uncompressedSize = body.readableBytes
+        guard uncompressedSize <= UInt32.max else { throw TermEncodingError(.tooLarge(uncompressedSize)) }
+        do {
+            let algorithm = CompressionAlgorithm.zlib(configuration: .init(compressionLevel: ZlibConfiguration.CompressionLevel(rawValue: Int32(min(level, 9))) ?? .defaultCompressionLevel))
+            var out = ByteBufferAllocator().buffer(capacity: uncompressedSize + uncompressedSize / 100 + 64)
+            out.writeMultipleIntegers(versionMagic, Tag.compressed, UInt32(uncompressedSize))
+            try body.compress(to: &out, with: algorithm)
+            if out.readableBytes >= encoded.readableBytes { return Array(encoded.readableBytesView) }
+            return Array(out.readableBytesView)
+        } catch {
+            throw TermEncodingError(.compression("\(error)"))
+        }
+    }
+
+    /// Decodes one whole term (with its version byte, possibly compressed), as `binary_to_term/1` does. Bytes left
+    /// after the term are an error.
+    public static func decode(
+        _ bytes: [UInt8],
+        limits: DecodingLimits = .default
+    ) throws(TermDecodingError) -> Term {
+        let result: Result<Term, TermDecodingError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(TermDecodingError) -> Term in try decode(raw, limits: limits) }
+        }
+        return try result.get()
+    }
+
+    /// Decodes one whole term from raw bytes; see the `[UInt8]` variant.
+    public static func decode(
+        _ raw: UnsafeRawBufferPointer,
+        limits: DecodingLimits = .default
+    ) throws(TermDecodingError) -> Term {
+        let result: Result<Term, TermDecodingError> = {
+            Result { () throws(TermDecodingError) -> Term in
+                var reader = TermReader(bytes: raw, limits: limits, atomCache: nil)
+                let term = try decodeVersioned(&reader, raw: raw, limits: limits)
+                if reader.remaining > 0 {
+                    throw TermDecodingError(.trailingBytes(count: reader.remaining), at: reader.position)
+                }
+                return term
+            }
+        }()
+        return try result.get()
+    }
+
+    /// Reads one term with its version byte from the front of `buffer`, as the distribution protocol carries
+    /// terms back to back. On success the term's bytes are consumed; on failure the buffer is left unchanged.
+    ///
+    /// - Parameter atomCache: the atoms of a distribution header, which `ATOM_CACHE_REF` indexes refer to.
+    public static func decode(
+        from buffer: inout ByteBuffer,
+        limits: DecodingLimits = .default,
+        atomCache: [Atom]? = nil
+    ) throws(TermDecodingError) -> Term {
+        let result: Result<(Term, Int), TermDecodingError> = buffer.withUnsafeReadableBytes { raw in
+            Result { () throws(TermDecodingError) -> (Term, Int) in
+                var reader = TermReader(bytes: raw, limits: limits, atomCache: atomCache)
+                let term = try decodeVersioned(&reader, raw: raw, limits: limits)
+                return (term, reader.position)
+            }
+        }
+        let (term, consumed) = try result.get()
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return term
+    }
+
+    /// Decodes a term without the version byte (as found after a control message's tag in some contexts).
+    public static func decodeUnversioned(
+        from buffer: inout ByteBuffer,
+        limits: DecodingLimits = .default,
+        atomCache: [Atom]? = nil
+    ) throws(TermDecodingError) -> Term {
+        let result: Result<(Term, Int), TermDecodingError> = buffer.withUnsafeReadableBytes { raw in
+            Result { () throws(TermDecodingError) -> (Term, Int) in
+                var reader = TermReader(bytes: raw, limits: limits, atomCache: atomCache)
+                let term = try reader.term()
+                return (term, reader.position)
+            }
+        }
+        let (term, consumed) = try result.get()
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return term
+    }
+
+    private static func decodeVersioned(
+        _ reader: inout TermReader,
+        raw: UnsafeRawBufferPointer,
+        limits: DecodingLimits
+    ) throws(TermDecodingError) -> Term {
+        let version = try reader.u8()
+        guard version == versionMagic else { throw TermDecodingError(.badVersion(version), at: 0) }
+        let tagOffset = reader.position
+        guard raw.count > tagOffset, raw[tagOffset] == Tag.compressed else { return try reader.term() }
+        _ = try reader.u8()
+        let size = Int(try reader.u32())
+        if size > limits.maximumDecompressedSize {
+            throw TermDecodingError(
+                .limitExceeded(limit: "maximumDecompressedSize", value: size, maximum: limits.maximumDecompressedSize),
+                at: tagOffset)
+        }
+        // The compressed stream runs to the end of the input.
+        let dataStart = reader.position
+        var compressed = ByteBufferAllocator().buffer(capacity: raw.count - dataStart)
+        compressed.writeBytes(UnsafeRawBufferPointer(rebasing: raw[dataStart...]))
+        var inflated = ByteBufferAllocator().buffer(capacity: size)
+        do {
+            try compressed.decompress(to: &inflated, with: .zlib())
+        } catch {
+            throw TermDecodingError(.badCompression("\(error)"), at: dataStart)
+        }
+        guard inflated.readableBytes == size else {
+            throw TermDecodingError(.badCompression("inflated to \(inflated.readableBytes) bytes, declared \(size)"), at: tagOffset)
+        }
+        let inner: Result<Term, TermDecodingError> = inflated.withUnsafeReadableBytes { body in
+            Result { () throws(TermDecodingError) -> Term in
+                var innerReader = TermReader(bytes: body, errorBase: dataStart, limits: limits, atomCache: nil)
+                let term = try innerReader.term()
+                if innerReader.remaining > 0 {
+                    throw TermDecodingError(.trailingBytes(count: innerReader.remaining), at: dataStart)
+                }
+                return term
+            }
+        }
+        // Everything after the compressed data's start was consumed by the inflater.
+        while reader.remaining > 0 { _ = try reader.u8() }
+        return try inner.get()
+    }
+}

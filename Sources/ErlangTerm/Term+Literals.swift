@@ -1,0 +1,192 @@
+extension Term: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+}
+
+extension Term: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .float(value) }
+}
+
+extension Term: ExpressibleByBooleanLiteral {
+    /// `true` and `false` are the atoms `true` and `false`, as in Erlang.
+    public init(booleanLiteral value: Bool) { self = .atom(value ? .true : .false) }
+}
+
+extension Term: ExpressibleByStringLiteral {
+    /// A string literal is an atom: `"ok"` is `ok`. Use ``string(_:)`` for a binary or ``charlist(_:)``.
+    public init(stringLiteral value: String) { self = .atom(Atom(value)) }
+}
+
+extension Term: ExpressibleByArrayLiteral {
+    /// An array literal is a proper list.
+    public init(arrayLiteral elements: Term...) { self = .list(elements) }
+}
+
+extension Term: ExpressibleByDictionaryLiteral {
+    /// A dictionary literal is a map.
+    public init(dictionaryLiteral elements: (Term, Term)...) { self = .map(TermMap(elements)) }
+}
+
+extension Term {
+    /// A tuple from its elements: `Term.tuple("ok", 1)`.
+    public static func tuple(_ first: Term, _ rest: Term...) -> Term { .tuple([first] + rest) }
+
+    /// The integer value when it fits in `Int`.
+    public var intValue: Int? {
+        switch self {
+        case .integer(let v): return Int(exactly: v)
+        case .bigInteger(let v): return v.int64Value.flatMap { Int(exactly: $0) }
+        default: return nil
+        }
+    }
+
+    /// The float value (only for floats; integers are not converted).
+    public var doubleValue: Double? {
+        if case .float(let d) = self { return d }
+        return nil
+    }
+
+    /// The atom, if this is one.
+    public var atomValue: Atom? {
+        if case .atom(let a) = self { return a }
+        return nil
+    }
+
+    /// `true`/`false` for the atoms `true`/`false`.
+    public var boolValue: Bool? {
+        guard case .atom(let a) = self else { return nil }
+        if a == .true { return true }
+        if a == .false { return false }
+        return nil
+    }
+
+    /// The elements of a tuple.
+    public var tupleElements: [Term]? {
+        if case .tuple(let e) = self { return e }
+        return nil
+    }
+
+    /// The elements of a proper list (`[]` included).
+    public var listElements: [Term]? {
+        if case .list(let e) = self { return e }
+        return nil
+    }
+
+    /// The bytes of a binary.
+    public var binaryValue: [UInt8]? {
+        if case .binary(let b) = self { return b }
+        return nil
+    }
+
+    /// The map, if this is one.
+    public var mapValue: TermMap? {
+        if case .map(let m) = self { return m }
+        return nil
+    }
+
+    /// The pid, if this is one.
+    public var pidValue: Pid? {
+        if case .pid(let p) = self { return p }
+        return nil
+    }
+
+    /// The reference, if this is one.
+    public var referenceValue: Reference? {
+        if case .reference(let r) = self { return r }
+        return nil
+    }
+
+    /// Text from a UTF-8 binary or from a charlist (a proper list of code points).
+    public var stringValue: String? {
+        switch self {
+        case .binary(let b):
+            return String(validating: b, as: UTF8.self)
+        case .list(let elements):
+            var scalars = String.UnicodeScalarView()
+            for e in elements {
+                guard case .integer(let v) = e, let u = UInt32(exactly: v), let s = Unicode.Scalar(u) else { return nil }
+                scalars.append(s)
+            }
+            return String(scalars)
+        default:
+            return nil
+        }
+    }
+
+    /// `true` for the atom `Atom` given; convenient in pattern tests: `term.is("ok")`.
+    public func `is`(_ atom: Atom) -> Bool { atomValue == atom }
+
+    /// Matches a tuple whose first element is the given atom, returning the remaining elements:
+    /// `if let [reply] = term.tagged("ok") { ... }`.
+    public func tagged(_ tag: Atom) -> [Term]? {
+        guard case .tuple(let e) = self, let first = e.first, first.is(tag) else { return nil }
+        return Array(e.dropFirst())
+    }
+
+    /// The element at `index` of a tuple or proper list.
+    public subscript(index: Int) -> Term? {
+        switch self {
+        case .tuple(let e), .list(let e): return e.indices.contains(index) ? e[index] : nil
+        default: return nil
+        }
+    }
+
+    /// The value for a key in a map.
+    public subscript(key: Term) -> Term? {
+        if case .map(let m) = self { return m[key] }
+        return nil
+    }
+}
+
+extension Term: CustomStringConvertible {
+    /// The term in Erlang syntax (close to what `io:format("~w")` prints).
+    public var description: String {
+        switch self {
+        case .integer(let v): return String(v)
+        case .bigInteger(let v): return v.description
+        case .float(let d): return "\(d)"
+        case .atom(let a): return Term.quotedAtom(a)
+        case .tuple(let e): return "{" + e.map(\.description).joined(separator: ",") + "}"
+        case .list(let e): return "[" + e.map(\.description).joined(separator: ",") + "]"
+        case .improperList(let e, let tail):
+            return "[" + e.map(\.description).joined(separator: ",") + "|" + tail.description + "]"
+        case .map(let m):
+            return "#{" + m.entries.map { "\($0.key) => \($0.value)" }.joined(separator: ",") + "}"
+        case .binary(let b): return "<<" + b.map(String.init).joined(separator: ",") + ">>"
+        case .bitBinary(let b): return b.description
+        case .pid(let p): return p.description
+        case .port(let p): return p.description
+        case .reference(let r): return r.description
+        case .fun(.export(let m, let f, let a)): return "fun \(Term.quotedAtom(m)):\(Term.quotedAtom(f))/\(a)"
+        case .fun(.local(let f)): return "#Fun<\(f.module).\(f.index)>"
+        }
+    }
+
+    /// An atom as Erlang writes it: bare when it is a lowercase identifier, else in single quotes.
+    static func quotedAtom(_ atom: Atom) -> String {
+        let reserved: Set<String> = [
+            "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch",
+            "cond", "div", "end", "fun", "if", "let", "not", "of", "or", "orelse", "receive", "rem", "try",
+            "when", "xor", "maybe", "else",
+        ]
+        let name = atom.name
+        var bare = !name.isEmpty && !reserved.contains(name)
+        for (i, u) in name.unicodeScalars.enumerated() where bare {
+            let lower = (u >= "a" && u <= "z") || (u.value >= 0xDF && u.value <= 0xFF && u.value != 0xF7)
+            let other = (u >= "A" && u <= "Z") || (u >= "0" && u <= "9") || u == "_" || u == "@"
+                || (u.value >= 0xC0 && u.value <= 0xDE && u.value != 0xD7)
+            bare = i == 0 ? lower : (lower || other)
+        }
+        if bare { return name }
+        var out = "'"
+        for u in name.unicodeScalars {
+            switch u {
+            case "'": out += "\\'"
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "'"
+    }
+}

@@ -1,0 +1,181 @@
+extension Term: Comparable {
+    /// Erlang's term order (`<`): number < atom < reference < fun < port < pid < tuple < map < nil < list <
+    /// bitstring. Integers and floats compare by value, so neither `1 < 1.0` nor `1.0 < 1` holds, as in Erlang.
+    public static func < (lhs: Term, rhs: Term) -> Bool {
+        compare(lhs, rhs, exact: false) < 0
+    }
+
+    /// Erlang's exact term order, the one map keys are sorted by: like `<`, but an integer sorts before a float of
+    /// the same value (and `-0.0` before `0.0`), so that it is a total order consistent with `==`.
+    public static func mapKeyOrder(_ lhs: Term, _ rhs: Term) -> Bool {
+        compare(lhs, rhs, exact: true) < 0
+    }
+
+    /// Three-way comparison in Erlang's term order: negative, zero or positive.
+    public static func compare(_ lhs: Term, _ rhs: Term, exact: Bool) -> Int {
+        let (ra, rb) = (lhs.typeRank, rhs.typeRank)
+        if ra != rb { return ra < rb ? -1 : 1 }
+        switch (lhs, rhs) {
+        case (.atom(let a), .atom(let b)):
+            return a == b ? 0 : (a < b ? -1 : 1)
+        case (.tuple(let a), .tuple(let b)):
+            if a.count != b.count { return a.count < b.count ? -1 : 1 }
+            for i in a.indices {
+                let c = compare(a[i], b[i], exact: exact)
+                if c != 0 { return c }
+            }
+            return 0
+        case (.map(let a), .map(let b)):
+            return compareMaps(a, b, exact: exact)
+        case (.binary, _), (.bitBinary, _):
+            return compareBits(lhs, rhs)
+        case (.pid(let a), .pid(let b)):
+            return a == b ? 0 : (a < b ? -1 : 1)
+        case (.port(let a), .port(let b)):
+            return a == b ? 0 : (a < b ? -1 : 1)
+        case (.reference(let a), .reference(let b)):
+            return a == b ? 0 : (a < b ? -1 : 1)
+        case (.fun(let a), .fun(let b)):
+            return compareFuns(a, b)
+        default:
+            break
+        }
+        if ra == 0 { return compareNumbers(lhs, rhs, exact: exact) }
+        return compareLists(lhs, rhs, exact: exact)
+    }
+
+    /// The position of the term's type in Erlang's term order.
+    var typeRank: Int {
+        switch self {
+        case .integer, .bigInteger, .float: return 0
+        case .atom: return 1
+        case .reference: return 2
+        case .fun: return 3
+        case .port: return 4
+        case .pid: return 5
+        case .tuple: return 6
+        case .map: return 7
+        case .list(let elements): return elements.isEmpty ? 8 : 9
+        case .improperList: return 9
+        case .binary, .bitBinary: return 10
+        }
+    }
+
+    private static func compareLists(_ lhs: Term, _ rhs: Term, exact: Bool) -> Int {
+        func parts(_ t: Term) -> ([Term], Term) {
+            switch t {
+            case .list(let e): return (e, .nil)
+            case .improperList(let e, let tail): return (e, tail)
+            default: return ([], t)
+            }
+        }
+        let (a, ta) = parts(lhs)
+        let (b, tb) = parts(rhs)
+        let n = min(a.count, b.count)
+        for i in 0..<n {
+            let c = compare(a[i], b[i], exact: exact)
+            if c != 0 { return c }
+        }
+        // Compare what follows the common prefix: the rest of the longer list (a cons) against the other's tail.
+        let restA: Term = a.count > n ? .list(Array(a[n...]), tail: ta) : ta
+        let restB: Term = b.count > n ? .list(Array(b[n...]), tail: tb) : tb
+        if case .list(let x) = restA, x.isEmpty, case .list(let y) = restB, y.isEmpty { return 0 }
+        return compare(restA, restB, exact: exact)
+    }
+
+    private static func compareMaps(_ a: TermMap, _ b: TermMap, exact: Bool) -> Int {
+        if a.count != b.count { return a.count < b.count ? -1 : 1 }
+        let ea = a.sortedEntries, eb = b.sortedEntries
+        for i in ea.indices {
+            let c = compare(ea[i].key, eb[i].key, exact: true)
+            if c != 0 { return c }
+        }
+        for i in ea.indices {
+            let c = compare(ea[i].value, eb[i].value, exact: exact)
+            if c != 0 { return c }
+        }
+        return 0
+    }
+
+    private static func compareFuns(_ a: Fun, _ b: Fun) -> Int {
+        switch (a, b) {
+        case (.export(let m1, let f1, let a1), .export(let m2, let f2, let a2)):
+            if m1 != m2 { return m1 < m2 ? -1 : 1 }
+            if f1 != f2 { return f1 < f2 ? -1 : 1 }
+            return a1 == a2 ? 0 : (a1 < a2 ? -1 : 1)
+        case (.local(let l1), .local(let l2)):
+            if l1.module != l2.module { return l1.module < l2.module ? -1 : 1 }
+            if l1.index != l2.index { return l1.index < l2.index ? -1 : 1 }
+            if l1.encoded == l2.encoded { return 0 }
+            return l1.encoded.lexicographicallyPrecedes(l2.encoded) ? -1 : 1
+        case (.local, .export): return -1
+        case (.export, .local): return 1
+        }
+    }
+
+    private static func bitView(_ t: Term) -> ([UInt8], Int) {
+        switch t {
+        case .binary(let b): return (b, b.count * 8)
+        case .bitBinary(let b): return (b.bytes, b.bitCount)
+        default: return ([], 0)
+        }
+    }
+
+    private static func compareBits(_ lhs: Term, _ rhs: Term) -> Int {
+        let (a, abits) = bitView(lhs)
+        let (b, bbits) = bitView(rhs)
+        let common = min(abits, bbits)
+        let wholeBytes = common / 8
+        for i in 0..<wholeBytes where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
+        let rest = common % 8
+        if rest > 0 {
+            let x = a[wholeBytes] >> (8 - rest), y = b[wholeBytes] >> (8 - rest)
+            if x != y { return x < y ? -1 : 1 }
+        }
+        return abits == bbits ? 0 : (abits < bbits ? -1 : 1)
+    }
+
+    private static func compareNumbers(_ lhs: Term, _ rhs: Term, exact: Bool) -> Int {
+        switch (lhs, rhs) {
+        case (.integer(let a), .integer(let b)):
+            return a == b ? 0 : (a < b ? -1 : 1)
+        case (.float(let a), .float(let b)):
+            if a < b { return -1 }
+            if a > b { return 1 }
+            if exact && a.bitPattern != b.bitPattern { return a.sign == .minus ? -1 : 1 }
+            return 0
+        case (.float, _):
+            let c = -compareNumbers(rhs, lhs, exact: false)
+            return c == 0 && exact ? 1 : c
+        case (_, .float(let d)):
+            let c = compareIntegerWithDouble(lhs, d)
+            return c == 0 && exact ? -1 : c
+        default:
+            let a = lhs.bigValue, b = rhs.bigValue
+            return a == b ? 0 : (a < b ? -1 : 1)
+        }
+    }
+
+    /// The integer as a ``BigInteger`` (only for integer terms).
+    var bigValue: BigInteger {
+        switch self {
+        case .integer(let v): return BigInteger(v)
+        case .bigInteger(let v): return v
+        default: return BigInteger(0 as Int64)
+        }
+    }
+
+    /// Exact comparison of an integer term with a finite double.
+    private static func compareIntegerWithDouble(_ integer: Term, _ d: Double) -> Int {
+        if case .integer(let i) = integer, i.magnitude < (1 << 53) {
+            let x = Double(i)
+            return x == d ? 0 : (x < d ? -1 : 1)
+        }
+        // Compare with the integral part of d exactly, then let the fraction break a tie.
+        let whole = d.rounded(.down)
+        guard let wholeBig = BigInteger(exactly: whole) else { return d > 0 ? -1 : 1 }
+        let value = integer.bigValue
+        if value != wholeBig { return value < wholeBig ? -1 : 1 }
+        return whole == d ? 0 : -1
+    }
+}

@@ -1,0 +1,379 @@
+/// Decodes External Term Format bytes with an explicit stack, so no input can overflow the call stack, and with
+/// every length checked against the remaining input and the limits before anything is allocated.
+struct TermReader: ~Copyable {
+    private let base: UnsafeRawPointer
+    private let end: Int
+    private(set) var position: Int
+    /// Added to positions in errors, so they are offsets in the caller's whole input.
+    private let errorBase: Int
+    private let limits: ExternalTermFormat.DecodingLimits
+    private let atomCache: [Atom]?
+
+    init(
+        bytes: UnsafeRawBufferPointer,
+        errorBase: Int = 0,
+        limits: ExternalTermFormat.DecodingLimits,
+        atomCache: [Atom]?
+    ) {
+        self.base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        self.end = bytes.count
+        self.position = 0
+        self.errorBase = errorBase
+        self.limits = limits
+        self.atomCache = atomCache
+    }
+
+    typealias Err = TermDecodingError
+
+    @inline(__always)
+    private func fail(_ kind: Err.Kind, at offset: Int? = nil) -> Err {
+        Err(kind, at: errorBase + (offset ?? position))
+    }
+
+    @inline(__always)
+    private func need(_ n: Int) throws(Err) {
+        if end - position < n { throw fail(.truncated(needed: n - (end - position))) }
+    }
+
+    @inline(__always)
+    mutating func u8() throws(Err) -> UInt8 {
+        try need(1)
+        let v = base.load(fromByteOffset: position, as: UInt8.self)
+        position += 1
+        return v
+    }
+
+    @inline(__always)
+    mutating func u16() throws(Err) -> UInt16 {
+        try need(2)
+        let v = UInt16(bigEndian: base.loadUnaligned(fromByteOffset: position, as: UInt16.self))
+        position += 2
+        return v
+    }
+
+    @inline(__always)
+    mutating func u32() throws(Err) -> UInt32 {
+        try need(4)
+        let v = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        position += 4
+        return v
+    }
+
+    @inline(__always)
+    mutating func u64() throws(Err) -> UInt64 {
+        try need(8)
+        let v = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        position += 8
+        return v
+    }
+
+    mutating func bytes(_ n: Int) throws(Err) -> [UInt8] {
+        try need(n)
+        let result = [UInt8](UnsafeRawBufferPointer(start: base + position, count: n))
+        position += n
+        return result
+    }
+
+    var remaining: Int { end - position }
+
+    /// Checks a count read from the wire: against the limit, and against the bytes left (each element needs at
+    /// least `minimumBytesEach`).
+    @inline(__always)
+    private func checkCount(_ count: Int, minimumBytesEach: Int, at offset: Int) throws(Err) {
+        if count > limits.maximumCount {
+            throw fail(.limitExceeded(limit: "maximumCount", value: count, maximum: limits.maximumCount), at: offset)
+        }
+        if count * minimumBytesEach > remaining { throw fail(.truncated(needed: count * minimumBytesEach - remaining)) }
+    }
+
+    // MARK: atoms
+
+    mutating func atom() throws(Err) -> Atom {
+        let offset = position
+        let tag = try u8()
+        return try atom(tag: tag, offset: offset)
+    }
+
+    private mutating func atom(tag: UInt8, offset: Int) throws(Err) -> Atom {
+        typealias T = ExternalTermFormat.Tag
+        switch tag {
+        case T.smallAtomUTF8: return try utf8Atom(length: Int(try u8()), offset: offset)
+        case T.atomUTF8: return try utf8Atom(length: Int(try u16()), offset: offset)
+        case T.smallAtom: return try latin1Atom(length: Int(try u8()))
+        case T.atom: return try latin1Atom(length: Int(try u16()))
+        case T.atomCacheRef:
+            let index = Int(try u8())
+            guard let cache = atomCache, index < cache.count else {
+                throw fail(.badAtomCacheReference(index: index), at: offset)
+            }
+            return cache[index]
+        default:
+            throw fail(.unknownTag(tag), at: offset)
+        }
+    }
+
+    private mutating func utf8Atom(length: Int, offset: Int) throws(Err) -> Atom {
+        try need(length)
+        let raw = UnsafeRawBufferPointer(start: base + position, count: length)
+        let buffer = raw.assumingMemoryBound(to: UInt8.self)
+        var ascii = true
+        for b in buffer where b >= 0x80 {
+            ascii = false
+            break
+        }
+        let name: String
+        if ascii {
+            if length > Atom.maximumCharacters { throw fail(.invalidAtom("longer than 255 characters"), at: offset) }
+            name = String(decoding: buffer, as: UTF8.self)
+        } else {
+            guard let text = String(validating: buffer, as: UTF8.self) else {
+                throw fail(.invalidAtom("not valid UTF-8"), at: offset)
+            }
+            if text.unicodeScalars.count > Atom.maximumCharacters {
+                throw fail(.invalidAtom("longer than 255 characters"), at: offset)
+            }
+            name = text
+        }
+        position += length
+        return Atom(name)
+    }
+
+    private mutating func latin1Atom(length: Int) throws(Err) -> Atom {
+        try need(length)
+        let buffer = UnsafeRawBufferPointer(start: base + position, count: length).assumingMemoryBound(to: UInt8.self)
+        position += length
+        if length > Atom.maximumCharacters { throw fail(.invalidAtom("longer than 255 characters")) }
+        var scalars = String.UnicodeScalarView()
+        for b in buffer { scalars.append(Unicode.Scalar(b)) }
+        return Atom(String(scalars))
+    }
+
+    // MARK: terms
+
+    private struct Frame {
+        enum Kind { case tuple, list, map }
+        let kind: Kind
+        /// Values this container needs on the value stack before it is complete (a list needs its tail too).
+        let needed: Int
+        /// Where its values start on the value stack.
+        let start: Int
+        /// Where it started in the input, for errors.
+        let offset: Int
+    }
+
+    /// Decodes one term (without the version byte).
+    mutating func term() throws(Err) -> Term {
+        typealias T = ExternalTermFormat.Tag
+        var values: [Term] = []
+        var frames: [Frame] = []
+        while true {
+            let offset = position
+            let tag = try u8()
+            let value: Term
+            switch tag {
+            case T.smallInteger:
+                value = .integer(Int64(try u8()))
+            case T.integer:
+                value = .integer(Int64(Int32(bitPattern: try u32())))
+            case T.smallTuple, T.largeTuple:
+                let n = tag == T.smallTuple ? Int(try u8()) : Int(try u32())
+                if n == 0 {
+                    value = .tuple([])
+                } else {
+                    try checkCount(n, minimumBytesEach: 1, at: offset)
+                    try push(&frames, Frame(kind: .tuple, needed: n, start: values.count, offset: offset))
+                    continue
+                }
+            case T.nil:
+                value = .nil
+            case T.list:
+                let n = Int(try u32())
+                try checkCount(n, minimumBytesEach: 1, at: offset)
+                try push(&frames, Frame(kind: .list, needed: n + 1, start: values.count, offset: offset))
+                continue
+            case T.map:
+                let n = Int(try u32())
+                if n == 0 {
+                    value = .map(TermMap())
+                } else {
+                    try checkCount(n, minimumBytesEach: 2, at: offset)
+                    try push(&frames, Frame(kind: .map, needed: 2 * n, start: values.count, offset: offset))
+                    continue
+                }
+            case T.smallAtomUTF8, T.atomUTF8, T.smallAtom, T.atom, T.atomCacheRef:
+                value = .atom(try atom(tag: tag, offset: offset))
+            case T.binary:
+                let n = Int(try u32())
+                try checkCount(n, minimumBytesEach: 1, at: offset)
+                value = .binary(try bytes(n))
+            case T.string:
+                let n = Int(try u16())
+                try need(n)
+                let buffer = UnsafeRawBufferPointer(start: base + position, count: n)
+                position += n
+                value = .list(buffer.map { .integer(Int64($0)) })
+            case T.newFloat:
+                let d = Double(bitPattern: try u64())
+                guard d.isFinite else { throw fail(.invalidFloat, at: offset) }
+                value = .float(d)
+            case T.float:
+                value = .float(try oldFloat(offset: offset))
+            case T.smallBig, T.largeBig:
+                let n = tag == T.smallBig ? Int(try u8()) : Int(try u32())
+                if n > limits.maximumBigIntegerBytes {
+                    throw fail(
+                        .limitExceeded(limit: "maximumBigIntegerBytes", value: n, maximum: limits.maximumBigIntegerBytes),
+                        at: offset)
+                }
+                let sign = try u8()
+                value = .integer(BigInteger(isNegative: sign != 0, magnitude: try bytes(n)))
+            case T.bitBinary:
+                let n = Int(try u32())
+                let bits = try u8()
+                try checkCount(n, minimumBytesEach: 1, at: offset)
+                let data = try bytes(n)
+                if n == 0 {
+                    guard bits == 0 else { throw fail(.invalidBitBinary(bits: bits), at: offset) }
+                    value = .binary([])
+                } else if bits == 8 {
+                    value = .binary(data)
+                } else if let b = BitBinary(bytes: data, bitsInLastByte: bits) {
+                    value = .bitBinary(b)
+                } else {
+                    throw fail(.invalidBitBinary(bits: bits), at: offset)
+                }
+            case T.newPid, T.pid:
+                value = .pid(try pid(tag: tag))
+            case T.newPort, T.port, T.v4Port:
+                let node = try atom()
+                let id: UInt64 = tag == T.v4Port ? try u64() : UInt64(try u32())
+                let creation: UInt32 = tag == T.port ? UInt32(try u8()) : try u32()
+                value = .port(Port(node: node, id: id, creation: creation))
+            case T.newerReference, T.newReference:
+                let n = Int(try u16())
+                guard n >= 1 && n <= Reference.maximumIDs else { throw fail(.invalidReference(idCount: n), at: offset) }
+                let node = try atom()
+                let creation: UInt32 = tag == T.newReference ? UInt32(try u8()) : try u32()
+                var ids: [UInt32] = []
+                ids.reserveCapacity(n)
+                for _ in 0..<n { ids.append(try u32()) }
+                value = .reference(Reference(node: node, creation: creation, ids: ids))
+            case T.reference:
+                let node = try atom()
+                let id = try u32()
+                let creation = UInt32(try u8())
+                value = .reference(Reference(node: node, creation: creation, ids: [id]))
+            case T.export:
+                let module = try atom()
+                let function = try atom()
+                let arityOffset = position
+                guard try u8() == T.smallInteger else { throw fail(.invalidFun("arity is not a small integer"), at: arityOffset) }
+                value = .fun(.export(module: module, function: function, arity: try u8()))
+            case T.newFun:
+                value = .fun(.local(try localFun(offset: offset)))
+            case T.local:
+                throw fail(.localTerm, at: offset)
+            default:
+                throw fail(.unknownTag(tag), at: offset)
+            }
+
+            values.append(value)
+            // Close every container that this value completed.
+            while let top = frames.last, values.count - top.start == top.needed {
+                frames.removeLast()
+                let container = try build(top, from: &values)
+                values.append(container)
+            }
+            if frames.isEmpty { return values[0] }
+        }
+    }
+
+    @inline(__always)
+    private func push(_ frames: inout [Frame], _ frame: Frame) throws(Err) {
+        if frames.count >= limits.maximumDepth {
+            throw fail(.limitExceeded(limit: "maximumDepth", value: frames.count + 1, maximum: limits.maximumDepth), at: frame.offset)
+        }
+        frames.append(frame)
+    }
+
+    private func build(_ frame: Frame, from values: inout [Term]) throws(Err) -> Term {
+        defer { values.removeSubrange(frame.start...) }
+        switch frame.kind {
+        case .tuple:
+            return .tuple(Array(values[frame.start...]))
+        case .list:
+            let tail = values[values.count - 1]
+            let elements = Array(values[frame.start..<(values.count - 1)])
+            if case .list(let rest) = tail, rest.isEmpty { return .list(elements) }
+            return .list(elements, tail: tail)
+        case .map:
+            let n = frame.needed / 2
+            var entries: [TermMap.Entry] = []
+            entries.reserveCapacity(n)
+            var i = frame.start
+            while i < values.count {
+                entries.append(TermMap.Entry(key: values[i], value: values[i + 1]))
+                i += 2
+            }
+            if n <= 8 {
+                for a in 0..<n {
+                    for b in (a + 1)..<n where entries[a].key == entries[b].key {
+                        throw fail(.duplicateMapKey, at: frame.offset)
+                    }
+                }
+            } else {
+                var seen = Set<Term>(minimumCapacity: n)
+                for entry in entries where !seen.insert(entry.key).inserted {
+                    throw fail(.duplicateMapKey, at: frame.offset)
+                }
+            }
+            return .map(TermMap(uniqueEntries: entries))
+        }
+    }
+
+    private mutating func pid(tag: UInt8) throws(Err) -> Pid {
+        let node = try atom()
+        let id = try u32()
+        let serial = try u32()
+        let creation: UInt32 = tag == ExternalTermFormat.Tag.pid ? UInt32(try u8()) : try u32()
+        return Pid(node: node, id: id, serial: serial, creation: creation)
+    }
+
+    private mutating func oldFloat(offset: Int) throws(Err) -> Double {
+        let raw = try bytes(31)
+        let text = String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self).trimmingSpaces
+        guard let d = Double(text), d.isFinite else { throw fail(.invalidFloat, at: offset) }
+        return d
+    }
+
+    /// `NEW_FUN_EXT`: Size:32 (counting itself), Arity:8, Uniq:16 bytes, Index:32, NumFree:32, Module (atom),
+    /// OldIndex, OldUniq, Pid, free variables. Kept as its bytes; module and arity are read for convenience.
+    private mutating func localFun(offset: Int) throws(Err) -> LocalFun {
+        let size = Int(try u32())
+        let headerSize = 4 + 1 + 16 + 4 + 4
+        guard size >= headerSize + 1 else { throw fail(.invalidFun("size \(size) too small"), at: offset) }
+        try need(size - 4)
+        let arity = base.load(fromByteOffset: position, as: UInt8.self)
+        let moduleStart = position + (headerSize - 4)
+        let funEnd = position + size - 4
+        var encoded = [UInt8](repeating: 0, count: size + 1)
+        encoded.withUnsafeMutableBytes { out in
+            out[0] = ExternalTermFormat.Tag.newFun
+            out.baseAddress!.advanced(by: 1).copyMemory(from: base + (position - 4), byteCount: size)
+        }
+        position = moduleStart
+        let module = try atom()
+        guard position <= funEnd else { throw fail(.invalidFun("module name runs past the fun"), at: offset) }
+        position = funEnd
+        return LocalFun(encoded: encoded, module: module, arity: arity)
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

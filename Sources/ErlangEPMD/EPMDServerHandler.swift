@@ -47,6 +47,7 @@ final class EPMDServerHandler: ChannelInboundHandler {
             serve(request, context: context)
         case .close(let error, let unregister):
             log(error, unregister: unregister)
+            if unregister { core.connectionClosed(id, heldRegistration: true) }
             context.close(promise: nil)
         }
     }

@@ -1,0 +1,236 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import ErlangEPMD
+
+@Suite("EPMD daemon on 127.0.0.1")
+struct DaemonTests {
+    static func startServer(
+        relaxed: Bool = false,
+        packetTimeout: TimeAmount = .seconds(60)
+    ) async throws -> EPMDServer {
+        var logger = Logger(label: "epmd-test")
+        logger.logLevel = .critical
+        return try await EPMDServer.start(
+            configuration: EPMDServerConfiguration(
+                addresses: ["127.0.0.1"],
+                port: 0,
+                relaxedCommandCheck: relaxed,
+                packetTimeout: packetTimeout
+            ),
+            logger: logger
+        )
+    }
+
+    func client(_ server: EPMDServer) -> EPMDClient {
+        EPMDClient(host: "127.0.0.1", port: server.port, timeout: .seconds(5))
+    }
+
+    @Test func registerLookupNamesUnregister() async throws {
+        let server = try await Self.startServer()
+        defer { Task { await server.shutdown() } }
+        let client = client(server)
+        let registration = try await client.register(
+            name: "alpha", port: 5001, nodeType: .hidden, highestVersion: 6, lowestVersion: 5, extra: [0, 1, 255]
+        )
+        #expect(registration.creation >= 4)
+        let info = try await client.lookup(name: "alpha")
+        #expect(info == EPMDNodeInfo(name: "alpha", port: 5001, nodeType: .hidden, extra: [0, 1, 255]))
+        #expect(try await client.lookup(name: "nobody") == nil)
+        let names = try await client.names()
+        #expect(names.epmdPort == UInt32(server.port))
+        #expect(names.entries == [.init(name: "alpha", port: 5001)])
+
+        await #expect(throws: EPMDError.self) { _ = try await client.register(name: "alpha", port: 1) }
+
+        await registration.close()
+        #expect(try await eventually { try await client.lookup(name: "alpha") == nil })
+        let again = try await client.register(name: "alpha", port: 5002)
+        #expect(again.creation == registration.creation + 1)
+        await again.close()
+        await server.shutdown()
+    }
+
+    @Test func version5NodesGetShortCreation() async throws {
+        let server = try await Self.startServer()
+        let registration = try await client(server).register(name: "old", port: 1, highestVersion: 5, lowestVersion: 5)
+        #expect((1...3).contains(registration.creation))
+        await server.shutdown()
+        await registration.waitUntilClosed()
+        #expect(!registration.isActive)
+    }
+
+    static let garbage: [(String, [UInt8])] = [
+        ("zero length", [0, 0]),
+        ("over-long", [0xFF, 0xFF, 1, 2, 3]),
+        ("unknown code", [0, 1, 42]),
+        ("truncated ALIVE2", [0, 5, 120, 0, 1, 77, 0]),
+        ("name length beyond request", [0, 14, 120, 0, 1, 77, 0, 0, 6, 0, 5, 0, 9, 97, 0, 0]),
+        ("empty name", [0, 14, 120, 0, 1, 77, 0, 0, 6, 0, 5, 0, 0, 0, 0, 0]),
+        ("junk after request", [0, 1, 110, 1, 2, 3]),
+        ("HTTP", Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+        ("random", [0x20] + (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }),
+    ]
+
+    @Test func garbageClosesOnlyThatConnection() async throws {
+        let server = try await Self.startServer()
+        let client = client(server)
+        let registration = try await client.register(name: "survivor", port: 4242)
+        for (name, bytes) in Self.garbage {
+            let reply = try await RawConnection.send(bytes, port: server.port)
+            #expect(reply.isEmpty, "\(name) got an answer \(reply)")
+        }
+        // Connect and close without sending anything.
+        let silent = try await RawConnection.open(port: server.port)
+        try await silent.channel.close()
+        #expect(try await client.lookup(name: "survivor")?.port == 4242)
+        #expect(registration.isActive)
+        await server.shutdown()
+    }
+
+    @Test func bytesOnAnAliveConnectionEndTheRegistration() async throws {
+        let server = try await Self.startServer()
+        let connection = try await RawConnection.open(port: server.port)
+        var request = ByteBuffer()
+        try EPMDRequest.alive2(EPMDNodeInfo(name: "chatty", port: 9)).encode(into: &request)
+        try await connection.channel.writeAndFlush(request)
+        #expect(try await eventually { (try? await client(server).lookup(name: "chatty")) != nil })
+        try await connection.channel.writeAndFlush(ByteBuffer(bytes: [0]))
+        let reply = try await connection.collectUntilClosed(timeout: .seconds(5))
+        #expect(reply.first == 118)
+        #expect(try await client(server).lookup(name: "chatty") == nil)
+        await server.shutdown()
+    }
+
+    @Test func idleConnectionsAreClosedAfterTheTimeout() async throws {
+        let server = try await Self.startServer(packetTimeout: .milliseconds(300))
+        let registration = try await client(server).register(name: "keeper", port: 1)
+        let partial = try await RawConnection.open(port: server.port)
+        try await partial.channel.writeAndFlush(ByteBuffer(bytes: [0, 10, 120]))
+        let reply = try await partial.collectUntilClosed(timeout: .seconds(10))
+        #expect(reply.isEmpty)
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(registration.isActive)
+        #expect(try await client(server).lookup(name: "keeper") != nil)
+        await server.shutdown()
+    }
+
+    @Test func servesWhileConnectionsSitIdleAndAnswersParallelNames() async throws {
+        let server = try await Self.startServer()
+        let registration = try await client(server).register(name: "busy", port: 77)
+        var idle: [RawConnection.Open] = []
+        for _ in 0..<30 { idle.append(try await RawConnection.open(port: server.port)) }
+        let client = client(server)
+        let results = try await withThrowingTaskGroup(of: EPMDNames.self) { group in
+            for _ in 0..<50 { group.addTask { try await client.names() } }
+            var all: [EPMDNames] = []
+            for try await names in group { all.append(names) }
+            return all
+        }
+        #expect(results.count == 50)
+        #expect(results.allSatisfy { $0.entries == [.init(name: "busy", port: 77)] })
+        for connection in idle { try? await connection.channel.close() }
+        _ = registration
+        await server.shutdown()
+    }
+
+    @Test func killIsRefusedWhileNodesLiveUnlessRelaxed() async throws {
+        let server = try await Self.startServer()
+        let registration = try await client(server).register(name: "live", port: 1)
+        #expect(String(buffer: try await client(server).rawAnswer(.kill)) == "NO")
+        await registration.close()
+        #expect(try await eventually { try await client(server).names().entries.isEmpty })
+        #expect(String(buffer: try await client(server).rawAnswer(.kill)) == "OK")
+        await server.waitUntilShutdown()
+        await #expect(throws: EPMDError.self) { _ = try await client(server).names() }
+    }
+
+    @Test func stopNeedsRelaxedCheck() async throws {
+        let strict = try await Self.startServer()
+        let kept = try await client(strict).register(name: "x", port: 1)
+        #expect(try await client(strict).rawAnswer(.stop(name: "x")).readableBytes == 0)
+        #expect(kept.isActive)
+        await strict.shutdown()
+
+        let relaxed = try await Self.startServer(relaxed: true)
+        let stopped = try await client(relaxed).register(name: "x", port: 1)
+        #expect(String(buffer: try await client(relaxed).rawAnswer(.stop(name: "x"))) == "STOPPED")
+        await stopped.waitUntilClosed()
+        #expect(String(buffer: try await client(relaxed).rawAnswer(.stop(name: "x"))) == "NOEXISTSTOPPED")
+        #expect(String(buffer: try await client(relaxed).rawAnswer(.kill)) == "OK")
+        await relaxed.waitUntilShutdown()
+    }
+
+    @Test func dumpListsActiveAndOldNames() async throws {
+        let server = try await Self.startServer()
+        let old = try await client(server).register(name: "old", port: 10)
+        await old.close()
+        #expect(try await eventually { try await client(server).names().entries.isEmpty })
+        let active = try await client(server).register(name: "new", port: 11)
+        let dump = try await client(server).rawAnswer(.dump)
+        let text = String(decoding: dump.readableBytesView.dropFirst(4), as: UTF8.self)
+        #expect(text.hasPrefix("active name     <new> at port 11, fd = "))
+        #expect(text.contains("old/unused name <old>, port = 10, fd = "))
+        await active.close()
+        await server.shutdown()
+    }
+
+    @Test func ensureRunningStartsOnlyWhenNothingAnswers() async throws {
+        let port = try await freePort()
+        var logger = Logger(label: "epmd-test")
+        logger.logLevel = .critical
+        let configuration = EPMDServerConfiguration(addresses: ["127.0.0.1"])
+        let started = try await EPMDDaemon.ensureRunning(port: port, configuration: configuration, logger: logger)
+        let server = try #require(started)
+        #expect(server.port == port)
+        let second = try await EPMDDaemon.ensureRunning(port: port, configuration: configuration, logger: logger)
+        #expect(second == nil)
+        await server.shutdown()
+    }
+
+    @Test func portMappers() async throws {
+        let server = try await Self.startServer()
+        let mapper = EPMDPortMapper(port: server.port, startsEmbeddedDaemon: false)
+        let registration = try await mapper.register(EPMDNodeInfo(name: "mapped", port: 321))
+        #expect(registration.creation >= 4)
+        #expect(try await mapper.lookup(name: "mapped", host: "127.0.0.1")?.port == 321)
+        await registration.close()
+        await server.shutdown()
+
+        let fixed = StaticPortMapper(port: 9100)
+        let none = try await fixed.register(EPMDNodeInfo(name: "a", port: 9100))
+        #expect(none.creation != 0)
+        #expect(try await fixed.lookup(name: "b", host: "elsewhere")?.port == 9100)
+        let derived = StaticPortMapper { name in name == "a" ? 9001 : 9002 }
+        #expect(try await derived.lookup(name: "b", host: "h")?.port == 9002)
+    }
+
+    @Test func clientErrorsCarryContext() async throws {
+        let port = try await freePort()
+        let client = EPMDClient(host: "127.0.0.1", port: port, timeout: .seconds(2))
+        do {
+            _ = try await client.lookup(name: "x")
+            Issue.record("expected a connection failure")
+        } catch {
+            #expect(error.code == .connectionFailed)
+            #expect(error.peer == "127.0.0.1:\(port)")
+            #expect(error.operation == "PORT_PLEASE2_REQ")
+        }
+        await #expect(throws: EPMDError.self) { _ = try await client.lookup(name: "") }
+    }
+
+    @Test func clientTimesOutOnASilentServer() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = EPMDClient(host: "127.0.0.1", port: silent.localAddress!.port!, timeout: .milliseconds(300))
+        do {
+            _ = try await client.names()
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.code == .timeout)
+        }
+        try await silent.close()
+    }
+}

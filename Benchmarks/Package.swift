@@ -12,6 +12,15 @@ let package = Package(
     ],
     targets: [
         // BENCHMARK TARGETS (one block per benchmark; keep this marker)
+        .executableTarget(
+            name: "epmd-bench",
+            dependencies: [
+                .product(name: "ErlangEPMD", package: "swift-erlang-node"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/epmd-bench"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

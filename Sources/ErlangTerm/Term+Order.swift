@@ -5,8 +5,9 @@ extension Term: Comparable {
         compare(lhs, rhs, exact: false) < 0
     }
 
-    /// Erlang's exact term order, the one map keys are sorted by: like `<`, but an integer sorts before a float of
-    /// the same value (and `-0.0` before `0.0`), so that it is a total order consistent with `==`.
+    /// Erlang's exact term order, the one map keys are sorted by: like `<`, except that every integer sorts before
+    /// every float (as OTP orders map keys) and `-0.0` before `0.0`, so that it is a total order consistent with
+    /// `==`.
     public static func mapKeyOrder(_ lhs: Term, _ rhs: Term) -> Bool {
         compare(lhs, rhs, exact: true) < 0
     }
@@ -145,11 +146,10 @@ extension Term: Comparable {
             if exact && a.bitPattern != b.bitPattern { return a.sign == .minus ? -1 : 1 }
             return 0
         case (.float, _):
-            let c = -compareNumbers(rhs, lhs, exact: false)
-            return c == 0 && exact ? 1 : c
+            // In the exact order (map keys) every integer sorts before every float, as in OTP.
+            return exact ? 1 : -compareNumbers(rhs, lhs, exact: false)
         case (_, .float(let d)):
-            let c = compareIntegerWithDouble(lhs, d)
-            return c == 0 && exact ? -1 : c
+            return exact ? -1 : compareIntegerWithDouble(lhs, d)
         default:
             let a = lhs.bigValue, b = rhs.bigValue
             return a == b ? 0 : (a < b ? -1 : 1)

@@ -315,9 +315,17 @@ struct TermReader: ~Copyable {
                 entries.append(TermMap.Entry(key: values[i], value: values[i + 1]))
                 i += 2
             }
-            if n <= 8 {
-                for a in 0..<n {
-                    for b in (a + 1)..<n where entries[a].key == entries[b].key {
+            if n <= 32 {
+                // OTP keeps maps of up to 32 keys sorted; sorted input (what OTP sends) is checked in one pass, and
+                // strict order also proves the keys unique.
+                var sorted = true
+                for i in 1..<max(n, 1) where !Term.mapKeyOrder(entries[i - 1].key, entries[i].key) {
+                    sorted = false
+                    break
+                }
+                if !sorted {
+                    entries.sort { Term.mapKeyOrder($0.key, $1.key) }
+                    for i in 1..<n where entries[i - 1].key == entries[i].key {
                         throw fail(.duplicateMapKey, at: frame.offset)
                     }
                 }

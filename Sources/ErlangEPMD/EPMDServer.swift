@@ -32,16 +32,20 @@ public final class EPMDServer: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "swift-epmd")
     ) async throws(EPMDError) -> EPMDServer {
-        let core = EPMDServerCore(configuration: configuration, logger: logger, eventLoop: eventLoopGroup.any())
+        // One event loop serves the whole daemon, like epmd's single select loop: a connection carries one tiny
+        // request, so handing accepted sockets to other threads costs more than it spreads.
+        let eventLoop = eventLoopGroup.next()
+        let core = EPMDServerCore(configuration: configuration, logger: logger, eventLoop: eventLoop)
         let plan = bindPlan(configuration)
         var listeners: [any Channel] = []
         var port = configuration.port
         for (host, required) in plan {
             do {
                 let address = try SocketAddress(ipAddress: host, port: port)
-                var bootstrap = ServerBootstrap(group: eventLoopGroup)
+                var bootstrap = ServerBootstrap(group: eventLoop, childGroup: eventLoop)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .serverChannelOption(.backlog, value: configuration.backlog)
+                    .serverChannelOption(.maxMessagesPerRead, value: 16)
                 if case .v6 = address {
                     bootstrap = bootstrap.serverChannelOption(
                         ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only),
@@ -49,7 +53,6 @@ public final class EPMDServer: Sendable {
                     )
                 }
                 let channel = try await bootstrap
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(EPMDServerHandler(core: core))
@@ -114,13 +117,17 @@ public final class EPMDServer: Sendable {
     }
 }
 
-/// The state shared by all connections of one server.
+/// The state shared by all connections of one server. Connections live on the server's single event loop; the
+/// registry sits behind a lock so that it can also be read from elsewhere (``EPMDServer/registrations``).
 final class EPMDServerCore: Sendable {
     let configuration: EPMDServerConfiguration
     let logger: Logger
     let state: Mutex<EPMDServerStateMachine>
-    let connections = Mutex<[UInt64: any Channel]>([:])
+    let eventLoop: any EventLoop
+    /// The open connections, touched only on `eventLoop`.
+    let handlers: NIOLoopBoundBox<[UInt64: EPMDServerHandler]>
     let listeners = Mutex<[any Channel]>([])
+    let sweeper = Mutex<RepeatedTask?>(nil)
     let nextConnectionID = Atomic<UInt64>(0)
     let isTerminating = Atomic<Bool>(false)
     let terminated: EventLoopPromise<Void>
@@ -134,6 +141,7 @@ final class EPMDServerCore: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.eventLoop = eventLoop
         self.state = Mutex(
             EPMDServerStateMachine(
                 registry: EPMDRegistry(maxRememberedNames: configuration.maxRememberedNames),
@@ -141,25 +149,45 @@ final class EPMDServerCore: Sendable {
                 relaxedCommandCheck: configuration.relaxedCommandCheck
             )
         )
+        self.handlers = NIOLoopBoundBox.makeBoxSendingValue([:], eventLoop: eventLoop)
         self.terminated = eventLoop.makePromise(of: Void.self)
         self.clock = clock
+    }
+
+    /// How often idle connections are looked for: epmd wakes up every 5 s (every second when the packet timeout
+    /// is shorter); this sweeps at least twice per timeout.
+    var sweepInterval: TimeAmount {
+        let half = TimeAmount.nanoseconds(configuration.packetTimeout.nanoseconds / 2)
+        return max(.milliseconds(10), min(.seconds(1), half))
     }
 
     func started(port: UInt32, listeners: [any Channel]) {
         state.withLock { $0.epmdPort = port }
         self.listeners.withLock { $0 = listeners }
+        let handlers = self.handlers
+        let task = eventLoop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) { _ in
+            let now = NIODeadline.now()
+            for handler in handlers.value.values { handler.idleCheck(now: now) }
+        }
+        sweeper.withLock { $0 = task }
     }
 
-    func connectionOpened(_ channel: any Channel) -> EPMDRegistry.ConnectionID {
+    /// Called on the event loop when a connection becomes active.
+    func connectionOpened(_ handler: EPMDServerHandler) -> EPMDRegistry.ConnectionID {
         let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue
-        connections.withLock { $0[id] = channel }
-        if isTerminating.load(ordering: .acquiring) { channel.close(promise: nil) }
+        handlers.value[id] = handler
+        if isTerminating.load(ordering: .acquiring) { handler.closeConnection() }
         return EPMDRegistry.ConnectionID(id)
     }
 
+    /// Called on the event loop when a connection closes.
     func connectionClosed(_ id: EPMDRegistry.ConnectionID, heldRegistration: Bool) {
-        _ = connections.withLock { $0.removeValue(forKey: id.rawValue) }
+        handlers.value.removeValue(forKey: id.rawValue)
         guard heldRegistration else { return }
+        unregister(id)
+    }
+
+    func unregister(_ id: EPMDRegistry.ConnectionID) {
         if let registration = state.withLock({ $0.connectionClosed(id) }) {
             logger.info(
                 "epmd: unregistering",
@@ -171,17 +199,20 @@ final class EPMDServerCore: Sendable {
         }
     }
 
+    /// Closes another connection (the one holding a stopped registration); called on the event loop.
     func closeConnection(_ id: EPMDRegistry.ConnectionID) {
-        connections.withLock { $0[id.rawValue] }?.close(promise: nil)
+        handlers.value[id.rawValue]?.closeConnection()
     }
 
     /// Stops listening and closes every connection; completes ``terminated`` once the listeners are closed.
     func terminate() {
         guard !isTerminating.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        sweeper.withLock { $0?.cancel() }
+        let handlers = self.handlers
+        eventLoop.execute {
+            for handler in handlers.value.values { handler.closeConnection() }
+        }
         let listeners = self.listeners.withLock { $0 }
-        let open = connections.withLock { Array($0.values) }
-        for channel in open { channel.close(promise: nil) }
-        let eventLoop = terminated.futureResult.eventLoop
         let closed = listeners.map { $0.close() }
         EventLoopFuture.whenAllComplete(closed, on: eventLoop).whenComplete { [terminated, logger] _ in
             logger.info("epmd: stopped")

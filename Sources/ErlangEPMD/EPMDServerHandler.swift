@@ -11,9 +11,7 @@ final class EPMDServerHandler: ChannelInboundHandler {
     private let core: EPMDServerCore
     private var machine: EPMDServerConnectionStateMachine
     private var id = EPMDRegistry.ConnectionID(0)
-    private var isLocalPeer = false
-    private var peer = "?"
-    private var idleTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
 
     init(core: EPMDServerCore) {
         self.core = core
@@ -21,21 +19,37 @@ final class EPMDServerHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        id = core.connectionOpened(context.channel)
-        let remote = context.channel.remoteAddress
-        isLocalPeer = Self.isLocal(peer: remote, local: context.channel.localAddress)
-        peer = remote.map { "\($0)" } ?? "?"
+        self.context = context
         machine = EPMDServerConnectionStateMachine(now: .now(), idleTimeout: core.configuration.packetTimeout)
-        if let deadline = machine.idleDeadline { scheduleIdleTimer(context: context, at: deadline) }
+        id = core.connectionOpened(self)
         context.fireChannelActive()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        idleTimer = nil
+        self.context = nil
         let heldRegistration = machine.channelClosed()
         core.connectionClosed(id, heldRegistration: heldRegistration)
         context.fireChannelInactive()
+    }
+
+    /// Closes this connection (daemon shutdown, or its registration was stopped).
+    func closeConnection() {
+        context?.close(promise: nil)
+    }
+
+    /// The server's periodic sweep: close the connection if it has been silent for the packet timeout.
+    func idleCheck(now: NIODeadline) {
+        switch machine.idleTimerFired(now: now) {
+        case .none, .checkAgain:
+            break
+        case .close:
+            core.logger.notice("epmd: closing because timed out on receive", metadata: ["peer": "\(peer)"])
+            context?.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -47,7 +61,7 @@ final class EPMDServerHandler: ChannelInboundHandler {
             serve(request, context: context)
         case .close(let error, let unregister):
             log(error, unregister: unregister)
-            if unregister { core.connectionClosed(id, heldRegistration: true) }
+            if unregister { core.unregister(id) }
             context.close(promise: nil)
         }
     }
@@ -57,15 +71,28 @@ final class EPMDServerHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// The peer, for log lines (computed only when a line is logged).
+    private var peer: String {
+        context?.channel.remoteAddress.map { "\($0)" } ?? "?"
+    }
+
+    /// Whether the peer is local, computed only for the requests that need it.
+    private var isLocalPeer: Bool {
+        Self.isLocal(peer: context?.channel.remoteAddress, local: context?.channel.localAddress)
+    }
+
     private func serve(_ request: EPMDRequest, context: ChannelHandlerContext) {
+        let isLocalPeer: Bool
+        switch request {
+        case .alive2, .dump, .kill, .stop: isLocalPeer = self.isLocalPeer
+        case .portPlease2, .names: isLocalPeer = false
+        }
         let action = core.state.withLock {
             $0.handle(request, from: id, isLocalPeer: isLocalPeer, nowSeconds: core.clock())
         }
         switch action {
         case .replyAndKeep(let response):
             machine.requestHandled(keepOpen: true)
-            idleTimer?.cancel()
-            idleTimer = nil
             if case .alive2(_, let creation, _) = response, case .alive2(let info) = request {
                 core.logger.info(
                     "epmd: registering",
@@ -109,31 +136,32 @@ final class EPMDServerHandler: ChannelInboundHandler {
     }
 
     private func write(_ response: EPMDResponse, context: ChannelHandlerContext, thenClose: Bool) {
-        let future = context.writeAndFlush(wrapOutboundOut(response.bytes(allocator: context.channel.allocator)))
-        if thenClose {
-            future.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        let bytes = response.bytes(allocator: context.channel.allocator)
+        guard thenClose else {
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            return
+        }
+        if bytes.readableBytes <= Self.directCloseLimit {
+            // A small answer on a fresh connection fits the empty socket send buffer, so the flush hands it to the
+            // kernel at once and closing right away loses nothing (and saves a promise per request).
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            context.close(promise: nil)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         }
     }
+
+    /// The largest answer written and closed without waiting for the write to complete (well below the smallest
+    /// default TCP send buffer).
+    static let directCloseLimit = 4096
 
     private func log(_ error: EPMDError, unregister: Bool) {
         core.logger.notice(
             "epmd: closing connection on bad input",
             metadata: ["peer": "\(peer)", "error": "\(error)", "registered": "\(unregister)"]
         )
-    }
-
-    private func scheduleIdleTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            switch machine.idleTimerFired(now: .now()) {
-            case .none:
-                break
-            case .checkAgain(let next):
-                scheduleIdleTimer(context: context, at: next)
-            case .close:
-                core.logger.notice("epmd: closing because timed out on receive", metadata: ["peer": "\(peer)"])
-                context.close(promise: nil)
-            }
-        }
     }
 
     /// epmd's `conn_local_peer_check`: a loopback peer, or a peer whose address is the local address.

@@ -62,6 +62,17 @@ final class Daemon: Sendable {
         throw EPMDError(.timeout, "\(label) did not answer on port \(port)")
     }
 
+    /// User plus system CPU time the daemon has used so far, in seconds (Linux `/proc/PID/stat`).
+    func cpuSeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15 (1-based), in clock ticks.
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         for _ in 0..<50 where process.isRunning { usleep(100_000) }
@@ -115,7 +126,22 @@ struct Figure {
     var name: String
     var real: Double
     var swift: Double
+    var realCPU: Double
+    var swiftCPU: Double
     var failures: Int
+}
+
+/// One measured round: operations per second and daemon CPU microseconds per operation.
+struct Sample {
+    var rate: Double
+    var cpuMicros: Double
+    var failures: Int
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func run(_ options: Options) async throws -> [Figure] {
@@ -137,37 +163,57 @@ func run(_ options: Options) async throws -> [Figure] {
         registrations.append(try await EPMDClient(port: daemon.port).register(name: "benchnode", port: 40000))
     }
 
-    func lookups(_ daemon: Daemon, workers: Int) async -> (Double, Int) {
+    // Each figure alternates short rounds on the two daemons and reports medians, so that load from other
+    // processes on the machine hits both alike.
+    let rounds = 5
+    let roundSeconds = options.seconds / Double(rounds)
+    var churnCounter = 0
+
+    func sample(_ daemon: Daemon, workers: Int, churn: Bool) async -> Sample {
         let client = EPMDClient(port: daemon.port)
-        return await measure(seconds: options.seconds, workers: workers) { _, _ in
-            guard try await client.lookup(name: "benchnode") != nil else {
-                throw EPMDError(.malformedResponse, "benchnode not found")
+        let before = daemon.cpuSeconds()
+        let base = churnCounter
+        let (rate, failures) = await measure(seconds: roundSeconds, workers: workers) { worker, iteration in
+            if churn {
+                let registration = try await client.register(name: "churn\(base)_\(worker)_\(iteration)", port: 40001)
+                await registration.close()
+            } else {
+                guard try await client.lookup(name: "benchnode") != nil else {
+                    throw EPMDError(.malformedResponse, "benchnode not found")
+                }
             }
         }
+        churnCounter += 1
+        let operations = rate * roundSeconds
+        let cpu = daemon.cpuSeconds() - before
+        return Sample(rate: rate, cpuMicros: operations > 0 ? cpu / operations * 1e6 : 0, failures: failures)
     }
 
-    func churn(_ daemon: Daemon) async -> (Double, Int) {
-        let client = EPMDClient(port: daemon.port)
-        return await measure(seconds: options.seconds, workers: 1) { _, iteration in
-            let registration = try await client.register(name: "churn\(iteration)", port: 40001)
-            await registration.close()
+    func figure(_ name: String, workers: Int, churn: Bool) async -> Figure {
+        var realSamples: [Sample] = []
+        var swiftSamples: [Sample] = []
+        for _ in 0..<rounds {
+            realSamples.append(await sample(real, workers: workers, churn: churn))
+            swiftSamples.append(await sample(ours, workers: workers, churn: churn))
         }
+        return Figure(
+            name: name,
+            real: median(realSamples.map(\.rate)),
+            swift: median(swiftSamples.map(\.rate)),
+            realCPU: median(realSamples.map(\.cpuMicros)),
+            swiftCPU: median(swiftSamples.map(\.cpuMicros)),
+            failures: (realSamples + swiftSamples).reduce(0) { $0 + $1.failures }
+        )
     }
+
+    // Warm up both daemons and the client.
+    _ = await sample(real, workers: 2, churn: false)
+    _ = await sample(ours, workers: 2, churn: false)
 
     var figures: [Figure] = []
-    // Warm up both daemons (and the client) briefly, then measure each figure on both, one after the other.
-    _ = await measure(seconds: 0.5, workers: 2) { _, _ in _ = try await EPMDClient(port: real.port).lookup(name: "benchnode") }
-    _ = await measure(seconds: 0.5, workers: 2) { _, _ in _ = try await EPMDClient(port: ours.port).lookup(name: "benchnode") }
-
-    let realSequential = await lookups(real, workers: 1)
-    let swiftSequential = await lookups(ours, workers: 1)
-    figures.append(Figure(name: "PORT_PLEASE2 lookups/s, sequential", real: realSequential.0, swift: swiftSequential.0, failures: realSequential.1 + swiftSequential.1))
-    let realConcurrent = await lookups(real, workers: 8)
-    let swiftConcurrent = await lookups(ours, workers: 8)
-    figures.append(Figure(name: "PORT_PLEASE2 lookups/s, 8 clients", real: realConcurrent.0, swift: swiftConcurrent.0, failures: realConcurrent.1 + swiftConcurrent.1))
-    let realChurn = await churn(real)
-    let swiftChurn = await churn(ours)
-    figures.append(Figure(name: "registration churn (register+close)/s", real: realChurn.0, swift: swiftChurn.0, failures: realChurn.1 + swiftChurn.1))
+    figures.append(await figure("PORT_PLEASE2 lookups/s, sequential", workers: 1, churn: false))
+    figures.append(await figure("PORT_PLEASE2 lookups/s, 8 clients", workers: 8, churn: false))
+    figures.append(await figure("registration churn (register+close)/s", workers: 1, churn: true))
 
     for registration in registrations { await registration.close() }
     return figures
@@ -183,12 +229,17 @@ func leftPad(_ text: String, _ width: Int) -> String {
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let figures = try await run(options)
-print(pad("figure", 40) + leftPad("real epmd", 12) + leftPad("swift-epmd", 12) + leftPad("swift/real", 12) + leftPad("errors", 8))
+print("medians of 5 alternating rounds, \(options.seconds) s per figure and daemon; CPU = daemon CPU µs per operation")
+print(
+    pad("figure", 40) + leftPad("real epmd", 11) + leftPad("swift-epmd", 11) + leftPad("swift/real", 11)
+        + leftPad("CPU real", 10) + leftPad("CPU swift", 10) + leftPad("errors", 8)
+)
 for figure in figures {
     let ratio = figure.real > 0 ? figure.swift / figure.real : 0
     print(
-        pad(figure.name, 40) + leftPad(String(format: "%.0f", figure.real), 12)
-            + leftPad(String(format: "%.0f", figure.swift), 12) + leftPad(String(format: "%.2fx", ratio), 12)
+        pad(figure.name, 40) + leftPad(String(format: "%.0f", figure.real), 11)
+            + leftPad(String(format: "%.0f", figure.swift), 11) + leftPad(String(format: "%.2fx", ratio), 11)
+            + leftPad(String(format: "%.1f", figure.realCPU), 10) + leftPad(String(format: "%.1f", figure.swiftCPU), 10)
             + leftPad("\(figure.failures)", 8)
     )
 }

@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .library(name: "ErlangTerm", targets: ["ErlangTerm"]),
         .library(name: "ErlangEPMD", targets: ["ErlangEPMD"]),
+        .library(name: "ErlangDistribution", targets: ["ErlangDistribution"]),
+        .library(name: "ErlangNode", targets: ["ErlangNode"]),
         .executable(name: "swift-epmd", targets: ["swift-epmd"]),
         .executable(name: "erlang-node", targets: ["erlang-node"]),
     ],
@@ -23,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -39,6 +43,30 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ErlangDistribution",
+            dependencies: [
+                "ErlangTerm",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ErlangNode",
+            dependencies: [
+                "ErlangTerm",
+                "ErlangEPMD",
+                "ErlangDistribution",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
@@ -60,6 +88,9 @@ let package = Package(
             dependencies: [
                 "ErlangTerm",
                 "ErlangEPMD",
+                "ErlangDistribution",
+                "ErlangNode",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,6 +105,30 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ErlangDistributionTests",
+            dependencies: [
+                "ErlangDistribution",
+                "ErlangTerm",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ErlangNodeTests",
+            dependencies: [
+                "ErlangNode",
+                "ErlangDistribution",
+                "ErlangEPMD",
+                "ErlangTerm",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,163 @@
+public import ErlangTerm
+public import Logging
+import Synchronization
+
+/// An Erlang node: its processes, registered names, and (through its connections) the rest of the cluster.
+///
+/// Local sends go straight into the target's mailbox on the sending thread. Signals to remote processes are handed
+/// to the node's ``RemoteRouter`` (the distribution connections), which encodes them on the calling thread too.
+public final class Node: Sendable {
+    /// The node's full name, `name@host`.
+    public let name: Atom
+    let logger: Logger
+    let processes = Mutex<[UInt32: ProcessHandle]>([:])
+    let registry = Mutex<[Atom: Pid]>([:])
+    private let counters = Mutex<(pid: UInt32, ref: UInt64)>((pid: 100, ref: 1))
+    private let creationStorage: Atomic<UInt32>
+    private let routerStorage = Mutex<(any RemoteRouter)?>(nil)
+
+    /// Creates a node runtime. `creation` is normally what EPMD assigned; it can be changed until processes exist.
+    public init(name: Atom, creation: UInt32 = 1, logger: Logger = Logger(label: "erlang-node")) {
+        self.name = name
+        self.creationStorage = Atomic(creation)
+        self.logger = logger
+    }
+
+    /// The creation of this incarnation of the node; part of every pid and reference it makes.
+    public var creation: UInt32 {
+        get { creationStorage.load(ordering: .relaxed) }
+    }
+
+    func setCreation(_ value: UInt32) { creationStorage.store(value, ordering: .relaxed) }
+
+    /// The router for signals to other nodes.
+    var router: (any RemoteRouter)? {
+        get { routerStorage.withLock { $0 } }
+        set { routerStorage.withLock { $0 = newValue } }
+    }
+
+    // MARK: identifiers
+
+    func newPid() -> Pid {
+        let id = counters.withLock { c -> UInt32 in
+            c.pid &+= 1
+            return c.pid
+        }
+        return Pid(node: name, id: id, serial: 0, creation: creation)
+    }
+
+    /// A new reference, unique on this node (3 ID words, as OTP makes them).
+    public func makeReference() -> Reference {
+        let n = counters.withLock { c -> UInt64 in
+            c.ref &+= 1
+            return c.ref
+        }
+        return Reference(node: name, creation: creation, ids: [UInt32(truncatingIfNeeded: n & 0x3FFFF), UInt32(truncatingIfNeeded: n >> 18), UInt32(truncatingIfNeeded: n >> 50)])
+    }
+
+    /// Whether a pid, reference or port belongs to this incarnation of this node.
+    func isLocal(_ pid: Pid) -> Bool { pid.node == name && pid.creation == creation }
+
+    // MARK: processes
+
+    /// Starts a process running `body`. The process ends when `body` returns (reason `normal`), throws
+    /// ``ProcessExit`` (its reason) or throws anything else (reason `{swift_error, Text}`).
+    @discardableResult
+    public func spawn(
+        link: Pid? = nil,
+        _ body: @escaping @Sendable (Process) async throws -> Void
+    ) -> Pid {
+        let pid = newPid()
+        let handle = ProcessHandle(pid: pid)
+        processes.withLock { $0[pid.id] = handle }
+        if let link { self.link(pid, link) }
+        let process = Process(node: self, handle: handle)
+        let task = Task {
+            var reason = ExitReason.normal
+            do {
+                try await body(process)
+            } catch let exit as ProcessExit {
+                reason = exit.reason
+            } catch {
+                reason = .tuple("swift_error", .string(String(describing: error)))
+            }
+            self.terminate(handle, reason: reason)
+        }
+        handle.task.withLock { $0 = task }
+        return pid
+    }
+
+    func handle(of pid: Pid) -> ProcessHandle? {
+        guard isLocal(pid) else { return nil }
+        return processes.withLock { $0[pid.id] }
+    }
+
+    /// Whether a local process is alive.
+    public func isAlive(_ pid: Pid) -> Bool { handle(of: pid)?.isAlive ?? false }
+
+    // MARK: registered names
+
+    /// Registers a name for a local process, like `erlang:register/2`.
+    public func register(_ name: Atom, _ pid: Pid) throws(RegistrationError) {
+        guard let handle = handle(of: pid), handle.isAlive else { throw .notAlive(pid) }
+        try registry.withLock { (table: inout [Atom: Pid]) throws(RegistrationError) in
+            if let existing = table[name], existing != pid { throw RegistrationError.nameTaken(name) }
+            try handle.signals.withLock { (s: inout ProcessHandle.Signals) throws(RegistrationError) in
+                if let current = s.registeredName, current != name { throw RegistrationError.alreadyRegistered(pid, current) }
+                s.registeredName = name
+            }
+            table[name] = pid
+        }
+    }
+
+    /// Removes a registered name.
+    public func unregister(_ name: Atom) {
+        let pid = registry.withLock { $0.removeValue(forKey: name) }
+        if let pid, let handle = handle(of: pid) { handle.signals.withLock { $0.registeredName = nil } }
+    }
+
+    /// The pid registered under a name, like `erlang:whereis/1`.
+    public func whereis(_ name: Atom) -> Pid? { registry.withLock { $0[name] } }
+
+    /// All registered names.
+    public func registered() -> [Atom] { registry.withLock { Array($0.keys) } }
+
+    // MARK: sending
+
+    /// Sends a message to a pid, local or remote. Messages to dead or unknown processes are dropped, as in Erlang.
+    public func send(_ message: Term, to pid: Pid, from sender: Pid? = nil) {
+        if pid.node == name {
+            if pid.creation == creation { handle(of: pid)?.mailbox.deliver(message) }
+            return  // a pid of an earlier incarnation of this node is dead
+        }
+        router?.send(message, to: pid, from: sender)
+    }
+
+    /// Sends to a registered name, here (`node` nil or this node) or on another node.
+    public func send(_ message: Term, to registeredName: Atom, on node: Atom? = nil, from sender: Pid? = nil) {
+        if let node, node != name {
+            router?.send(message, toName: registeredName, on: node, from: sender ?? Pid(node: name, id: 0, serial: 0, creation: creation))
+            return
+        }
+        if let pid = whereis(registeredName) { send(message, to: pid) }
+    }
+}
+
+/// Why a name could not be registered.
+public enum RegistrationError: Error, Sendable, Hashable {
+    case nameTaken(Atom)
+    case notAlive(Pid)
+    case alreadyRegistered(Pid, Atom)
+}
+
+/// Carries signals to processes on other nodes: implemented by the distribution connections.
+protocol RemoteRouter: Sendable {
+    func send(_ message: Term, to pid: Pid, from sender: Pid?)
+    func send(_ message: Term, toName name: Atom, on node: Atom, from sender: Pid)
+    func link(_ local: Pid, _ remote: Pid)
+    func unlink(_ local: Pid, _ remote: Pid)
+    func exit(from: Pid, to remote: Pid, reason: Term, link: Bool)
+    func monitor(_ watcher: Pid, _ target: Term, on node: Atom, reference: Reference)
+    func demonitor(_ watcher: Pid, _ target: Term, on node: Atom, reference: Reference)
+    func monitorExit(watcher: Pid, object: Term, from target: Pid, reference: Reference, reason: Term)
+}

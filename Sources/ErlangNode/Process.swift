@@ -1,0 +1,58 @@
+public import ErlangTerm
+
+/// What a running process can do: its pid, its mailbox, and Erlang's process BIFs.
+public struct Process: Sendable {
+    /// The node the process runs on.
+    public let node: Node
+    let handle: ProcessHandle
+
+    init(node: Node, handle: ProcessHandle) {
+        self.node = node
+        self.handle = handle
+    }
+
+    /// The process's own pid (`self()`).
+    public var pid: Pid { handle.pid }
+
+    /// The next message, waiting at most `timeout` (`nil`: forever); `nil` at the timeout.
+    public func receive(timeout: Duration? = nil) async -> Term? {
+        await handle.mailbox.receive(timeout: timeout) { _ in true }
+    }
+
+    /// The first message that matches `predicate`, leaving the others in order (selective receive).
+    public func receive(timeout: Duration? = nil, where predicate: (Term) -> Bool) async -> Term? {
+        await handle.mailbox.receive(timeout: timeout, matching: predicate)
+    }
+
+    /// Sends a message to a pid.
+    public func send(_ message: Term, to pid: Pid) { node.send(message, to: pid, from: pid) }
+
+    /// Sends a message to a registered name, here or on another node.
+    public func send(_ message: Term, to name: Atom, on remote: Atom? = nil) {
+        node.send(message, to: name, on: remote, from: pid)
+    }
+
+    /// Links this process to another.
+    public func link(_ other: Pid) { node.link(pid, other) }
+
+    /// Removes a link.
+    public func unlink(_ other: Pid) { node.unlink(pid, other) }
+
+    /// Monitors a process or a name; the `DOWN` message arrives in this mailbox.
+    public func monitor(_ target: MonitorTarget) -> Reference { node.monitor(pid, target: target) }
+
+    /// Removes a monitor.
+    public func demonitor(_ reference: Reference) { node.demonitor(reference, watcher: pid) }
+
+    /// Sets `trap_exit`: exit signals arrive as `{'EXIT', From, Reason}` messages instead of killing the process.
+    public func trapExit(_ value: Bool) { node.setTrapExit(pid, value) }
+
+    /// Sends an exit signal to another process, like `exit(Pid, Reason)`.
+    public func exit(_ other: Pid, reason: Term) { node.exit(other, reason: reason, from: pid) }
+
+    /// Registers this process under a name.
+    public func register(_ name: Atom) throws(RegistrationError) { try node.register(name, pid) }
+
+    /// A new unique reference.
+    public func makeReference() -> Reference { node.makeReference() }
+}

@@ -1,0 +1,110 @@
+@testable import ErlangNode
+import ErlangTerm
+import Testing
+
+@Suite struct ProcessTests {
+    @Test func mailboxSelectiveReceiveKeepsOrder() async {
+        let mailbox = Mailbox()
+        for i in 1...5 { mailbox.deliver(.integer(Int64(i))) }
+        let even = await mailbox.receive(timeout: .seconds(1)) { $0.intValue.map { $0 % 2 == 0 } ?? false }
+        #expect(even == 2)
+        var rest: [Term] = []
+        while let m = await mailbox.receive(timeout: .zero, matching: { _ in true }) { rest.append(m) }
+        #expect(rest == [1, 3, 4, 5])
+    }
+
+    @Test func receiveTimesOutAndWakesOnDelivery() async {
+        let mailbox = Mailbox()
+        #expect(await mailbox.receive(timeout: .milliseconds(20), matching: { _ in true }) == nil)
+        async let got = mailbox.receive(timeout: .seconds(10), matching: { $0 == "ping" })
+        try? await Task.sleep(for: .milliseconds(20))
+        mailbox.deliver("other")
+        mailbox.deliver("ping")
+        #expect(await got == "ping")
+        #expect(mailbox.count == 1)
+        mailbox.close()
+        #expect(mailbox.deliver("late") == false)
+    }
+
+    @Test func processesExchangeMessagesInOrder() async {
+        let node = Node(name: "t@h")
+        let parent = Mailbox()
+        let echo = node.spawn { p in
+            while let m = await p.receive(), let from = m[1]?.pidValue { p.send(m[0]!, to: from) }
+        }
+        let collector = node.spawn { p in
+            for i in 0..<1000 { p.send(.tuple(.integer(Int64(i)), .pid(p.pid)), to: echo) }
+            var got: [Term] = []
+            for _ in 0..<1000 { if let m = await p.receive(timeout: .seconds(10)) { got.append(m) } }
+            parent.deliver(.list(got))
+        }
+        _ = collector
+        let all = await parent.receive(timeout: .seconds(20)) { _ in true }
+        #expect(all == .list((0..<1000).map { .integer(Int64($0)) }))
+    }
+
+    @Test func linksAndMonitorsFireWithReasons() async throws {
+        let node = Node(name: "t@h")
+        let probe = Mailbox()
+        let victim = node.spawn { p in _ = await p.receive(); throw ProcessExit("bye") }
+        let trapper = node.spawn { p in
+            p.trapExit(true)
+            p.link(victim)
+            let ref = p.monitor(.pid(victim))
+            p.send("go", to: victim)
+            for _ in 0..<2 { if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(.tuple(.reference(ref), m)) } }
+        }
+        _ = trapper
+        var got: [Term] = []
+        for _ in 0..<2 { if let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) { got.append(m) } }
+        let messages = got.compactMap { $0[1] }
+        #expect(messages.contains(.tuple("EXIT", .pid(victim), "bye")))
+        #expect(messages.contains { $0.tagged("DOWN")?.last == "bye" })
+        #expect(!node.isAlive(victim))
+    }
+
+    @Test func exitSignalRules() async throws {
+        let node = Node(name: "t@h")
+        let sleeper = { node.spawn { p in _ = await p.receive(timeout: .seconds(30)) } }
+        let a = sleeper(), b = sleeper(), c = sleeper()
+        let killer = node.spawn { _ in }
+        node.exit(a, reason: "normal", from: killer)
+        node.exit(b, reason: "kill", from: killer)
+        node.exit(c, reason: "custom", from: killer)
+        #expect(node.isAlive(a), "normal is ignored by a process not trapping exits")
+        #expect(!node.isAlive(b) && !node.isAlive(c))
+        // Monitoring a dead pid or an unregistered name gives DOWN noproc at once.
+        let probe = node.spawn { p in
+            let r1 = p.monitor(.pid(b))
+            let r2 = p.monitor(.name("nobody", node: nil))
+            var downs: [Term] = []
+            for _ in 0..<2 { if let m = await p.receive(timeout: .seconds(5)) { downs.append(m) } }
+            if downs.contains(.tuple("DOWN", .reference(r1), "process", .pid(b), "noproc")),
+               downs.contains(.tuple("DOWN", .reference(r2), "process", .tuple("nobody", "t@h"), "noproc")) {
+                try node.register("probe_ok", p.pid)
+                _ = await p.receive(timeout: .seconds(5))
+            }
+        }
+        _ = probe
+        var registered = false
+        for _ in 0..<100 where !registered {
+            registered = node.whereis("probe_ok") != nil
+            if !registered { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(registered)
+        node.exit(a, reason: "kill", from: killer)
+    }
+
+    @Test func registryRules() async throws {
+        let node = Node(name: "t@h")
+        let a = node.spawn { p in _ = await p.receive(timeout: .seconds(30)) }
+        let b = node.spawn { p in _ = await p.receive(timeout: .seconds(30)) }
+        try node.register("server", a)
+        #expect(throws: RegistrationError.nameTaken("server")) { try node.register("server", b) }
+        #expect(node.whereis("server") == a)
+        node.exit(a, reason: "kill", from: b)
+        #expect(node.whereis("server") == nil, "a dead process frees its name")
+        try node.register("server", b)
+        node.exit(b, reason: "kill", from: b)
+    }
+}

@@ -13,6 +13,24 @@ let package = Package(
     targets: [
         // BENCHMARK TARGETS (one block per benchmark; keep this marker)
         .executableTarget(
+            name: "etf-compare",
+            dependencies: [
+                .product(name: "ErlangTerm", package: "swift-erlang-node"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/etf-compare"
+        ),
+        .executableTarget(
+            name: "ETFBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "ErlangTerm", package: "swift-erlang-node"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ETFBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "epmd-bench",
             dependencies: [
                 .product(name: "ErlangEPMD", package: "swift-erlang-node"),

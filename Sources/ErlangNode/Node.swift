@@ -15,6 +15,7 @@ public final class Node: Sendable {
     private let counters = Mutex<(pid: UInt32, ref: UInt64)>((pid: 100, ref: 1))
     private let creationStorage: Atomic<UInt32>
     private let routerStorage = Mutex<(any RemoteRouter)?>(nil)
+    let functions = FunctionTable()
 
     /// Creates a node runtime. `creation` is normally what EPMD assigned; it can be changed until processes exist.
     public init(name: Atom, creation: UInt32 = 1, logger: Logger = Logger(label: "erlang-node")) {

@@ -1,0 +1,76 @@
+import ErlangNode
+import ErlangTerm
+
+/// The services of the demo node (CONTRACT.md §9 and §13): `server`, `sink`, `counter` and the module `s`.
+enum DemoServices {
+    /// Starts and registers `server`, `sink` and `counter`, and registers the functions of module `s`.
+    static func install(on node: Node) throws {
+        try node.register("server", node.spawn { p in try await serverLoop(p) })
+        try node.register("sink", node.spawn { p in await sink(p) })
+        try node.register("counter", node.spawn { p in await counter(p) })
+
+        node.register(module: "s", function: "send_node", arity: 1) { p, args in
+            if let to = args[0].pidValue { p.send(.atom(p.node.name), to: to) }
+            return "ok"
+        }
+        node.register(module: "s", function: "s", arity: 0) { p, _ in
+            try p.register("server")
+            try await serverLoop(p)
+            return "ok"
+        }
+        node.register(module: "s", function: "echo", arity: 0) { p, _ in
+            try await echo(p)
+            return "ok"
+        }
+    }
+
+    /// `{M, Pid}` → `Pid ! M`; anything else is dropped.
+    static func serverLoop(_ p: Process) async throws {
+        while let message = await p.receive() {
+            if case .tuple(let e) = message, e.count == 2, let to = e[1].pidValue { p.send(e[0], to: to) }
+        }
+    }
+
+    /// `{exit, R}` → exit R; `stop` → exit normal; `{M, Pid}` → `Pid ! M`; anything else dropped.
+    static func echo(_ p: Process) async throws {
+        while let message = await p.receive() {
+            if let reason = message.tagged("exit"), reason.count == 1 { throw ProcessExit(reason[0]) }
+            if message == "stop" { return }
+            if case .tuple(let e) = message, e.count == 2, let to = e[1].pidValue { p.send(e[0], to: to) }
+        }
+    }
+
+    /// Idle: `{count, N, Pid}` starts counting N messages of any form, then `{done, N}` goes to Pid.
+    static func sink(_ p: Process) async {
+        while let message = await p.receive() {
+            guard let args = message.tagged("count"), args.count == 2, let n = args[0].intValue, n >= 0,
+                  let to = args[1].pidValue else { continue }
+            var remaining = n
+            while remaining > 0, await p.receive() != nil { remaining -= 1 }
+            p.send(.tuple("done", .integer(Int64(n))), to: to)
+        }
+    }
+
+    /// A gen_server: calls `incr` and `get`, cast `reset`; other calls get `{error, unknown_call}`.
+    static func counter(_ p: Process) async {
+        var value: Int64 = 0
+        while let message = await p.receive() {
+            if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2,
+               let caller = from[0].pidValue {
+                let reply: Term
+                switch call[1] {
+                case "incr":
+                    value += 1
+                    reply = .integer(value)
+                case "get":
+                    reply = .integer(value)
+                default:
+                    reply = .tuple("error", "unknown_call")
+                }
+                p.send(.tuple(from[1], reply), to: caller)
+            } else if let cast = message.tagged("$gen_cast"), cast == ["reset"] {
+                value = 0
+            }
+        }
+    }
+}

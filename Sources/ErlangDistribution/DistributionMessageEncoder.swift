@@ -1,0 +1,131 @@
+public import ErlangTerm
+public import NIOCore
+
+/// Encodes outbound ``DistributionMessage``s into connected-state frames (4-byte length included), in the format
+/// OTP expects for the flags both sides advertised.
+///
+/// - Neither `DIST_HDR_ATOM_CACHE` nor `FRAGMENTS` negotiated: a pass-through frame, `112` followed by the control
+///   term and the payload, each with its version byte `131`.
+/// - Either negotiated: OTP then requires a distribution header on every message and rejects `112` (see
+///   `erts_prepare_dist_ext` in OTP's `external.c`). A message is `131, 68, 0` (a header with no atom-cache
+///   references) followed by the terms *without* version bytes; with `FRAGMENTS`, a message whose terms exceed
+///   ``fragmentSize`` becomes one frame `131, 69, SequenceId, FragmentId=N, 0, ...` and `N - 1` frames
+///   `131, 70, SequenceId, FragmentId, ...` with `FragmentId` counting down to 1. The first fragment always holds
+///   the whole control message.
+///
+/// The encoder is a value with no mutable state, so senders encode on their own threads; frames of one message
+/// are written back to back, so messages never interleave on the wire.
+public struct DistributionMessageEncoder: Sendable {
+    /// OTP's fragment size (`ERTS_DIST_FRAGMENT_SIZE`): 64 KiB of term data per fragment.
+    public static let defaultFragmentSize = 64 * 1024
+
+    /// The flags negotiated for the connection (what both sides advertised).
+    public let flags: DistributionFlags
+    /// The most term bytes per fragment when `FRAGMENTS` was negotiated.
+    public let fragmentSize: Int
+
+    /// Creates an encoder for a connection.
+    /// - Parameters:
+    ///   - flags: the negotiated flags (the intersection of both sides' advertised flags).
+    ///   - fragmentSize: term bytes per fragment; at least 1.
+    public init(flags: DistributionFlags, fragmentSize: Int = DistributionMessageEncoder.defaultFragmentSize) {
+        self.flags = flags
+        self.fragmentSize = max(1, fragmentSize)
+    }
+
+    /// Whether messages carry a distribution header (`131, 68|69|70`) instead of the pass-through byte.
+    public var usesDistributionHeader: Bool { !flags.isDisjoint(with: [.distHeaderAtomCache, .fragments]) }
+
+    /// Appends the frames of one message to `buffer`.
+    ///
+    /// - Parameters:
+    ///   - sequenceID: identifies the fragments of this message (OTP uses the sending process); must not be 0 and
+    ///     should differ from that of any other message whose fragments are in flight on the connection.
+    /// - Returns: the number of frames written (more than 1 only for a fragmented message).
+    @discardableResult
+    public func encode(
+        _ message: DistributionMessage,
+        sequenceID: UInt64 = 1,
+        into buffer: inout ByteBuffer
+    ) throws(TermEncodingError) -> Int {
+        try encode(control: message.control, payload: message.payload, sequenceID: sequenceID, into: &buffer)
+    }
+
+    /// Appends the frames of a control message and its optional payload to `buffer`; see
+    /// ``encode(_:sequenceID:into:)``.
+    @discardableResult
+    public func encode(
+        control: ControlMessage,
+        payload: Term?,
+        sequenceID: UInt64 = 1,
+        into buffer: inout ByteBuffer
+    ) throws(TermEncodingError) -> Int {
+        let controlTerm = control.term
+        guard usesDistributionHeader else {
+            let start = beginFrame(&buffer)
+            buffer.writeInteger(DistributionMessageParser.passThrough)
+            try ExternalTermFormat.encode(controlTerm, into: &buffer)
+            if let payload { try ExternalTermFormat.encode(payload, into: &buffer) }
+            endFrame(&buffer, start: start)
+            return 1
+        }
+        let start = beginFrame(&buffer)
+        buffer.writeMultipleIntegers(
+            ExternalTermFormat.versionMagic, DistributionMessageParser.distHeader, UInt8(0))
+        let bodyStart = buffer.writerIndex
+        try controlTerm.encode(into: &buffer)
+        let controlSize = buffer.writerIndex - bodyStart
+        if let payload { try payload.encode(into: &buffer) }
+        let bodySize = buffer.writerIndex - bodyStart
+        guard flags.contains(.fragments), bodySize > fragmentSize else {
+            endFrame(&buffer, start: start)
+            return 1
+        }
+        // Too large for one fragment: take the body back out and write it again as fragments.
+        let body = buffer.getSlice(at: bodyStart, length: bodySize)!
+        buffer.moveWriterIndex(to: start)
+        return writeFragments(of: body, controlSize: controlSize, sequenceID: sequenceID, into: &buffer)
+    }
+
+    private func writeFragments(
+        of body: ByteBuffer,
+        controlSize: Int,
+        sequenceID: UInt64,
+        into buffer: inout ByteBuffer
+    ) -> Int {
+        let firstSize = max(fragmentSize, controlSize)
+        let remaining = body.readableBytes - firstSize
+        let count = 1 + (remaining + fragmentSize - 1) / fragmentSize
+        buffer.reserveCapacity(minimumWritableBytes: body.readableBytes + count * (4 + 2 + 8 + 8 + 1))
+        var offset = body.readerIndex
+        for index in 0..<count {
+            let fragmentID = UInt64(count - index)
+            let size = index == 0 ? firstSize : min(fragmentSize, body.readerIndex + body.readableBytes - offset)
+            let start = beginFrame(&buffer)
+            if index == 0 {
+                buffer.writeMultipleIntegers(
+                    ExternalTermFormat.versionMagic, DistributionMessageParser.distFragmentHeader, sequenceID,
+                    fragmentID, UInt8(0))
+            } else {
+                buffer.writeMultipleIntegers(
+                    ExternalTermFormat.versionMagic, DistributionMessageParser.distFragmentContinuation, sequenceID,
+                    fragmentID)
+            }
+            var chunk = body.getSlice(at: offset, length: size)!
+            buffer.writeBuffer(&chunk)
+            offset += size
+            endFrame(&buffer, start: start)
+        }
+        return count
+    }
+
+    private func beginFrame(_ buffer: inout ByteBuffer) -> Int {
+        let start = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        return start
+    }
+
+    private func endFrame(_ buffer: inout ByteBuffer, start: Int) {
+        buffer.setInteger(UInt32(buffer.writerIndex - start - 4), at: start)
+    }
+}

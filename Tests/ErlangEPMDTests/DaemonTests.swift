@@ -3,13 +3,20 @@ import NIOCore
 import NIOPosix
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @testable import ErlangEPMD
 
 @Suite("EPMD daemon on 127.0.0.1")
 struct DaemonTests {
     static func startServer(
         relaxed: Bool = false,
-        packetTimeout: TimeAmount = .seconds(60)
+        packetTimeout: TimeAmount = .seconds(60),
+        io: EPMDServer.IO = .preferred
     ) async throws -> EPMDServer {
         var logger = Logger(label: "epmd-test")
         logger.logLevel = .critical
@@ -20,7 +27,9 @@ struct DaemonTests {
                 relaxedCommandCheck: relaxed,
                 packetTimeout: packetTimeout
             ),
-            logger: logger
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger,
+            io: io
         )
     }
 
@@ -28,8 +37,9 @@ struct DaemonTests {
         EPMDClient(host: "127.0.0.1", port: server.port, timeout: .seconds(5))
     }
 
-    @Test func registerLookupNamesUnregister() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func registerLookupNamesUnregister(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         defer { Task { await server.shutdown() } }
         let client = client(server)
         let registration = try await client.register(
@@ -53,8 +63,9 @@ struct DaemonTests {
         await server.shutdown()
     }
 
-    @Test func version5NodesGetShortCreation() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func version5NodesGetShortCreation(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         let registration = try await client(server).register(name: "old", port: 1, highestVersion: 5, lowestVersion: 5)
         #expect((1...3).contains(registration.creation))
         await server.shutdown()
@@ -74,8 +85,9 @@ struct DaemonTests {
         ("random", [0x20] + (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }),
     ]
 
-    @Test func garbageClosesOnlyThatConnection() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func garbageClosesOnlyThatConnection(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         let client = client(server)
         let registration = try await client.register(name: "survivor", port: 4242)
         for (name, bytes) in Self.garbage {
@@ -90,8 +102,9 @@ struct DaemonTests {
         await server.shutdown()
     }
 
-    @Test func bytesOnAnAliveConnectionEndTheRegistration() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func bytesOnAnAliveConnectionEndTheRegistration(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         let connection = try await RawConnection.open(port: server.port)
         var request = ByteBuffer()
         try EPMDRequest.alive2(EPMDNodeInfo(name: "chatty", port: 9)).encode(into: &request)
@@ -104,8 +117,9 @@ struct DaemonTests {
         await server.shutdown()
     }
 
-    @Test func idleConnectionsAreClosedAfterTheTimeout() async throws {
-        let server = try await Self.startServer(packetTimeout: .milliseconds(300))
+    @Test(arguments: EPMDServer.IO.allCases)
+    func idleConnectionsAreClosedAfterTheTimeout(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(packetTimeout: .milliseconds(300), io: io)
         let registration = try await client(server).register(name: "keeper", port: 1)
         let partial = try await RawConnection.open(port: server.port)
         try await partial.channel.writeAndFlush(ByteBuffer(bytes: [0, 10, 120]))
@@ -117,8 +131,9 @@ struct DaemonTests {
         await server.shutdown()
     }
 
-    @Test func servesWhileConnectionsSitIdleAndAnswersParallelNames() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func servesWhileConnectionsSitIdleAndAnswersParallelNames(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         let registration = try await client(server).register(name: "busy", port: 77)
         var idle: [RawConnection.Open] = []
         for _ in 0..<30 { idle.append(try await RawConnection.open(port: server.port)) }
@@ -136,8 +151,9 @@ struct DaemonTests {
         await server.shutdown()
     }
 
-    @Test func killIsRefusedWhileNodesLiveUnlessRelaxed() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func killIsRefusedWhileNodesLiveUnlessRelaxed(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         let registration = try await client(server).register(name: "live", port: 1)
         #expect(String(buffer: try await client(server).rawAnswer(.kill)) == "NO")
         await registration.close()
@@ -147,14 +163,15 @@ struct DaemonTests {
         await #expect(throws: EPMDError.self) { _ = try await client(server).names() }
     }
 
-    @Test func stopNeedsRelaxedCheck() async throws {
-        let strict = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func stopNeedsRelaxedCheck(io: EPMDServer.IO) async throws {
+        let strict = try await Self.startServer(io: io)
         let kept = try await client(strict).register(name: "x", port: 1)
         #expect(try await client(strict).rawAnswer(.stop(name: "x")).readableBytes == 0)
         #expect(kept.isActive)
         await strict.shutdown()
 
-        let relaxed = try await Self.startServer(relaxed: true)
+        let relaxed = try await Self.startServer(relaxed: true, io: io)
         let stopped = try await client(relaxed).register(name: "x", port: 1)
         #expect(String(buffer: try await client(relaxed).rawAnswer(.stop(name: "x"))) == "STOPPED")
         await stopped.waitUntilClosed()
@@ -163,8 +180,9 @@ struct DaemonTests {
         await relaxed.waitUntilShutdown()
     }
 
-    @Test func dumpListsActiveAndOldNames() async throws {
-        let server = try await Self.startServer()
+    @Test(arguments: EPMDServer.IO.allCases)
+    func dumpListsActiveAndOldNames(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
         let old = try await client(server).register(name: "old", port: 10)
         await old.close()
         #expect(try await eventually { try await client(server).names().entries.isEmpty })
@@ -175,6 +193,52 @@ struct DaemonTests {
         #expect(text.contains("old/unused name <old>, port = 10, fd = "))
         await active.close()
         await server.shutdown()
+    }
+
+    @Test(arguments: EPMDServer.IO.allCases)
+    func longAnswersAreWrittenInFull(io: EPMDServer.IO) async throws {
+        // 1000 remembered 200-character names make a DUMP answer of about 240 KB, more than a fresh socket's send
+        // buffer takes at once, so the daemon must write it in parts.
+        let server = try await Self.startServer(io: io)
+        let client = client(server)
+        for index in 0..<EPMDLimits.maxRememberedNames {
+            let number = String(index)
+            let name = String(repeating: "0", count: 4 - number.count) + number + String(repeating: "n", count: 196)
+            let registration = try await client.register(name: name, port: 1)
+            await registration.close()
+        }
+        #expect(try await eventually { try await client.names().entries.isEmpty })
+        let dump = try await client.rawAnswer(.dump)
+        let text = String(decoding: dump.readableBytesView.dropFirst(4), as: UTF8.self)
+        // Each line ends with a NUL byte after its newline, as epmd writes them.
+        let remembered = text.split(separator: "\n").map { $0.drop { $0 == "\0" } }
+            .filter { $0.hasPrefix("old/unused name <") }
+        #expect(dump.readableBytes > 200_000)
+        #expect(remembered.count == EPMDLimits.maxRememberedNames)
+        #expect(remembered.allSatisfy { $0.contains(String(repeating: "n", count: 196) + ">, port = 1, fd = ") })
+        #expect(Set(remembered.map { $0.prefix(21) }).count == EPMDLimits.maxRememberedNames)
+        await server.shutdown()
+    }
+
+    @Test(arguments: EPMDServer.IO.allCases)
+    func aPortInUseFailsTheStart(io: EPMDServer.IO) async throws {
+        let first = try await Self.startServer(io: io)
+        var logger = Logger(label: "epmd-test")
+        logger.logLevel = .critical
+        do {
+            _ = try await EPMDServer.start(
+                configuration: EPMDServerConfiguration(addresses: ["127.0.0.1"], port: first.port),
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                logger: logger,
+                io: io
+            )
+            Issue.record("a second daemon started on port \(first.port)")
+        } catch {
+            #expect(error.code == .bindFailed)
+            #expect((error.underlying as? IOError)?.errnoCode == EADDRINUSE)
+        }
+        #expect(try await client(first).names().entries.isEmpty)
+        await first.shutdown()
     }
 
     @Test func ensureRunningStartsOnlyWhenNothingAnswers() async throws {

@@ -2,7 +2,11 @@
 // PORT_PLEASE2 lookups per second (sequential and with 8 concurrent clients) and registration churn
 // (ALIVE2 registration plus close, per second).
 //
-// usage: epmd-bench --swift-epmd PATH [--epmd PATH] [--seconds N]
+// The client is a blocking one on plain syscalls (RawClient.swift) so that it costs little next to the daemons;
+// `--client nio` uses the library's EPMDClient instead (a NIO channel per request, which on a small machine makes
+// the client the bottleneck).
+//
+// usage: epmd-bench --swift-epmd PATH [--epmd PATH] [--seconds N] [--rounds N] [--client raw|nio]
 
 import ErlangEPMD
 import Foundation
@@ -13,6 +17,8 @@ struct Options {
     var swiftEPMD: String?
     var realEPMD = "/usr/bin/epmd"
     var seconds = 3.0
+    var rounds = 5
+    var nioClient = false
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -24,6 +30,8 @@ struct Options {
             case "--swift-epmd": options.swiftEPMD = value; index += 1
             case "--epmd": options.realEPMD = value ?? options.realEPMD; index += 1
             case "--seconds": options.seconds = value.flatMap(Double.init) ?? options.seconds; index += 1
+            case "--rounds": options.rounds = value.flatMap(Int.init) ?? options.rounds; index += 1
+            case "--client": options.nioClient = value == "nio"; index += 1
             default:
                 FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
                 exit(2)
@@ -128,6 +136,7 @@ struct Figure {
     var swift: Double
     var realCPU: Double
     var swiftCPU: Double
+    var clientCPU: Double
     var failures: Int
 }
 
@@ -135,6 +144,7 @@ struct Figure {
 struct Sample {
     var rate: Double
     var cpuMicros: Double
+    var clientCPUMicros: Double
     var failures: Int
 }
 
@@ -165,28 +175,55 @@ func run(_ options: Options) async throws -> [Figure] {
 
     // Each figure alternates short rounds on the two daemons and reports medians, so that load from other
     // processes on the machine hits both alike.
-    let rounds = 5
+    let rounds = options.rounds
     let roundSeconds = options.seconds / Double(rounds)
     var churnCounter = 0
 
     func sample(_ daemon: Daemon, workers: Int, churn: Bool) async -> Sample {
-        let client = EPMDClient(port: daemon.port)
         let before = daemon.cpuSeconds()
+        let clientBefore = ownCPUSeconds()
         let base = churnCounter
-        let (rate, failures) = await measure(seconds: roundSeconds, workers: workers) { worker, iteration in
-            if churn {
-                let registration = try await client.register(name: "churn\(base)_\(worker)_\(iteration)", port: 40001)
-                await registration.close()
-            } else {
-                guard try await client.lookup(name: "benchnode") != nil else {
-                    throw EPMDError(.malformedResponse, "benchnode not found")
+        let port = daemon.port
+        let (rate, failures): (Double, Int)
+        if options.nioClient {
+            let client = EPMDClient(port: port)
+            (rate, failures) = await measure(seconds: roundSeconds, workers: workers) { worker, iteration in
+                if churn {
+                    let registration = try await client.register(
+                        name: "churn\(base)_\(worker)_\(iteration)", port: 40001)
+                    await registration.close()
+                } else {
+                    guard try await client.lookup(name: "benchnode") != nil else {
+                        throw EPMDError(.malformedResponse, "benchnode not found")
+                    }
+                }
+            }
+        } else {
+            let lookup = RawClient.encode(.portPlease2(name: "benchnode"))
+            (rate, failures) = measureThreads(seconds: roundSeconds, workers: workers) { worker, iteration, buffer in
+                if churn {
+                    let request = RawClient.encode(
+                        .alive2(EPMDNodeInfo(name: "churn\(base)_\(worker)_\(iteration)", port: 40001)))
+                    close(try RawClient.register(port: port, request: request, buffer: buffer))
+                } else {
+                    // PORT2_RESP for "benchnode" with empty extra: 4 + 2 + 2 + 2 + 9 + 2 + 1 = 22 bytes.
+                    let count = try RawClient.exchange(port: port, request: lookup, buffer: buffer)
+                    guard count > 2, buffer[0] == 119, buffer[1] == 0 else {
+                        throw RawClientError(description: "bad PORT2_RESP (\(count) bytes)")
+                    }
                 }
             }
         }
         churnCounter += 1
         let operations = rate * roundSeconds
         let cpu = daemon.cpuSeconds() - before
-        return Sample(rate: rate, cpuMicros: operations > 0 ? cpu / operations * 1e6 : 0, failures: failures)
+        let clientCPU = ownCPUSeconds() - clientBefore
+        return Sample(
+            rate: rate,
+            cpuMicros: operations > 0 ? cpu / operations * 1e6 : 0,
+            clientCPUMicros: operations > 0 ? clientCPU / operations * 1e6 : 0,
+            failures: failures
+        )
     }
 
     func figure(_ name: String, workers: Int, churn: Bool) async -> Figure {
@@ -202,6 +239,7 @@ func run(_ options: Options) async throws -> [Figure] {
             swift: median(swiftSamples.map(\.rate)),
             realCPU: median(realSamples.map(\.cpuMicros)),
             swiftCPU: median(swiftSamples.map(\.cpuMicros)),
+            clientCPU: median((realSamples + swiftSamples).map(\.clientCPUMicros)),
             failures: (realSamples + swiftSamples).reduce(0) { $0 + $1.failures }
         )
     }
@@ -229,10 +267,14 @@ func leftPad(_ text: String, _ width: Int) -> String {
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let figures = try await run(options)
-print("medians of 5 alternating rounds, \(options.seconds) s per figure and daemon; CPU = daemon CPU µs per operation")
+print(
+    "medians of \(options.rounds) alternating rounds, \(options.seconds) s per figure and daemon, "
+        + "\(options.nioClient ? "NIO EPMDClient" : "raw syscall client"); CPU = µs per operation "
+        + "(daemon; client for both)"
+)
 print(
     pad("figure", 40) + leftPad("real epmd", 11) + leftPad("swift-epmd", 11) + leftPad("swift/real", 11)
-        + leftPad("CPU real", 10) + leftPad("CPU swift", 10) + leftPad("errors", 8)
+        + leftPad("CPU real", 10) + leftPad("CPU swift", 10) + leftPad("CPU client", 11) + leftPad("errors", 8)
 )
 for figure in figures {
     let ratio = figure.real > 0 ? figure.swift / figure.real : 0
@@ -240,6 +282,7 @@ for figure in figures {
         pad(figure.name, 40) + leftPad(String(format: "%.0f", figure.real), 11)
             + leftPad(String(format: "%.0f", figure.swift), 11) + leftPad(String(format: "%.2fx", ratio), 11)
             + leftPad(String(format: "%.1f", figure.realCPU), 10) + leftPad(String(format: "%.1f", figure.swiftCPU), 10)
+            + leftPad(String(format: "%.1f", figure.clientCPU), 11)
             + leftPad("\(figure.failures)", 8)
     )
 }

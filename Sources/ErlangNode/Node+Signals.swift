@@ -18,28 +18,28 @@ extension Node {
         handle.mailbox.close()
         handle.task.withLock { $0?.cancel() }
         if let name = state.registeredName {
-            registry.withLock { table in if table[name] == handle.pid { table[name] = nil } }
+            registry.withLock { table in if table[name]?.id == handle.id { table[name] = nil } }
         }
-        processes.withLock { _ = $0.removeValue(forKey: handle.pid.id) }
+        processes.withLock { _ = $0.removeValue(forKey: handle.id) }
         for linked in state.links {
             if isLocal(linked) {
                 if let other = self.handle(of: linked) {
-                    other.signals.withLock { _ = $0.links.remove(handle.pid) }
-                    deliverExit(to: other, from: handle.pid, reason: reason, fromLink: true)
+                    other.signals.withLock { _ = $0.links.remove(pid(of: handle)) }
+                    deliverExit(to: other, from: pid(of: handle), reason: reason, fromLink: true)
                 }
             } else {
-                router?.exit(from: handle.pid, to: linked, reason: reason, link: true)
+                router?.exit(from: pid(of: handle), to: linked, reason: reason, link: true)
             }
         }
         for (ref, monitor) in state.monitoredBy {
             if isLocal(monitor.watcher) {
                 send(.tuple("DOWN", .reference(ref), "process", monitor.object, reason), to: monitor.watcher)
             } else {
-                router?.monitorExit(watcher: monitor.watcher, object: monitor.object, from: handle.pid, reference: ref, reason: reason)
+                router?.monitorExit(watcher: monitor.watcher, object: monitor.object, from: pid(of: handle), reference: ref, reason: reason)
             }
         }
         for (ref, target) in state.monitoring where !isLocal(target) {
-            router?.demonitor(handle.pid, .pid(target), on: target.node, reference: ref)
+            router?.demonitor(pid(of: handle), .pid(target), on: target.node, reference: ref)
         }
     }
 
@@ -53,7 +53,7 @@ extension Node {
             terminate(handle, reason: ExitReason.killed)
         } else if trapping {
             handle.mailbox.deliver(.tuple("EXIT", .pid(from), reason))
-        } else if reason != ExitReason.normal || from == handle.pid {
+        } else if reason != ExitReason.normal || from == pid(of: handle) {
             terminate(handle, reason: reason)
         }
     }

@@ -16,6 +16,7 @@ public final class Node: Sendable {
     private let creationStorage: Atomic<UInt32>
     private let routerStorage = Mutex<(any RemoteRouter)?>(nil)
     let functions = FunctionTable()
+    let spawnGates = Mutex<[UInt32: Reference]>([:])
 
     /// Creates a node runtime. `creation` is normally what EPMD assigned; it can be changed until processes exist.
     public init(name: Atom, creation: UInt32 = 1, logger: Logger = Logger(label: "erlang-node")) {
@@ -88,6 +89,9 @@ public final class Node: Sendable {
         return pid
     }
 
+    /// A local process's pid, with the node's current creation.
+    func pid(of handle: ProcessHandle) -> Pid { Pid(node: name, id: handle.id, serial: 0, creation: creation) }
+
     func handle(of pid: Pid) -> ProcessHandle? {
         guard isLocal(pid) else { return nil }
         return processes.withLock { $0[pid.id] }
@@ -102,7 +106,7 @@ public final class Node: Sendable {
     public func register(_ name: Atom, _ pid: Pid) throws(RegistrationError) {
         guard let handle = handle(of: pid), handle.isAlive else { throw .notAlive(pid) }
         try registry.withLock { (table: inout [Atom: Pid]) throws(RegistrationError) in
-            if let existing = table[name], existing != pid { throw RegistrationError.nameTaken(name) }
+            if let existing = table[name], existing.id != pid.id { throw RegistrationError.nameTaken(name) }
             try handle.signals.withLock { (s: inout ProcessHandle.Signals) throws(RegistrationError) in
                 if let current = s.registeredName, current != name { throw RegistrationError.alreadyRegistered(pid, current) }
                 s.registeredName = name
@@ -118,7 +122,9 @@ public final class Node: Sendable {
     }
 
     /// The pid registered under a name, like `erlang:whereis/1`.
-    public func whereis(_ name: Atom) -> Pid? { registry.withLock { $0[name] } }
+    public func whereis(_ name: Atom) -> Pid? {
+        registry.withLock { $0[name] }.map { Pid(node: self.name, id: $0.id, serial: 0, creation: creation) }
+    }
 
     /// All registered names.
     public func registered() -> [Atom] { registry.withLock { Array($0.keys) } }

@@ -12,7 +12,7 @@ public struct Process: Sendable {
     }
 
     /// The process's own pid (`self()`).
-    public var pid: Pid { handle.pid }
+    public var pid: Pid { node.pid(of: handle) }
 
     /// The next message, waiting at most `timeout` (`nil`: forever); `nil` at the timeout.
     public func receive(timeout: Duration? = nil) async -> Term? {

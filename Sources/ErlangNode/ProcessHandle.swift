@@ -16,12 +16,16 @@ final class ProcessHandle: Sendable {
         var exitReason: Term?
     }
 
-    let pid: Pid
+    /// The pid as it was when the process started; ``Node/pid(of:)`` gives it with the node's current creation
+    /// (which changes once, when the node registers with EPMD).
+    let initialPid: Pid
     let mailbox = Mailbox()
     let signals = Mutex(Signals())
     let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(pid: Pid) { self.pid = pid }
+    init(pid: Pid) { self.initialPid = pid }
+
+    var id: UInt32 { initialPid.id }
 
     var isAlive: Bool { signals.withLock { $0.alive } }
 }

@@ -1,0 +1,109 @@
+import Synchronization
+import ErlangDistribution
+import ErlangTerm
+
+extension DistributionService {
+    /// Carries out one message from a peer, on the connection's event loop (so in order per connection).
+    func dispatch(_ message: DistributionMessage, from connection: Connection) {
+        let payload = message.payload
+        switch message.control {
+        case .send(_, let to), .sendTT(_, let to, _), .sendSender(_, let to), .sendSenderTT(_, let to, _):
+            if let payload { node.send(payload, to: to) }
+        case .regSend(let from, _, let name), .regSendTT(let from, _, let name, _):
+            guard let payload else { return }
+            if let pid = node.whereis(name) {
+                node.send(payload, to: pid)
+            } else if name == "rex" {
+                serveRex(payload, from: from)
+            }
+        case .aliasSend, .aliasSendTT:
+            break  // this node creates no aliases, so none can be addressed
+        case .link(let from, let to):
+            if !node.remoteLinked(local: to, remote: from) {
+                connection.send(.exit(from: to, to: from, reason: ExitReason.noproc), logger: logger)
+            }
+        case .unlink(let from, let to):
+            node.remoteUnlinked(local: to, remote: from)
+        case .unlinkID(let id, let from, let to):
+            node.remoteUnlinked(local: to, remote: from)
+            connection.send(.unlinkIDAck(id: id, from: to, to: from), logger: logger)
+        case .unlinkIDAck:
+            break
+        case .exit(let from, let to, let reason), .exitTT(let from, let to, _, let reason):
+            remoteExit(from: from, to: to, reason: reason, link: true)
+        case .payloadExit(let from, let to), .payloadExitTT(let from, let to, _):
+            remoteExit(from: from, to: to, reason: payload ?? ExitReason.normal, link: true)
+        case .exit2(let from, let to, let reason), .exit2TT(let from, let to, _, let reason):
+            remoteExit(from: from, to: to, reason: reason, link: false)
+        case .payloadExit2(let from, let to), .payloadExit2TT(let from, let to, _):
+            remoteExit(from: from, to: to, reason: payload ?? ExitReason.normal, link: false)
+        case .monitorP(let from, let target, let reference):
+            switch target {
+            case .pid(let pid):
+                node.addLocalMonitor(watcher: from, target: pid, object: .pid(pid), reference: reference)
+            case .name(let name):
+                let object: Term = .tuple(.atom(name), .atom(node.name))
+                if let pid = node.whereis(name) {
+                    node.addLocalMonitor(watcher: from, target: pid, object: object, reference: reference)
+                } else {
+                    monitorExit(watcher: from, object: object, from: Pid(node: node.name, id: 0, serial: 0, creation: node.creation), reference: reference, reason: ExitReason.noproc)
+                }
+            }
+        case .demonitorP(_, _, let reference):
+            node.removeLocalMonitor(reference)
+        case .monitorPExit(let from, let to, let reference, let reason):
+            remoteDown(from: from, peer: connection.peer, to: to, reference: reference, reason: reason)
+        case .payloadMonitorPExit(let from, let to, let reference):
+            remoteDown(from: from, peer: connection.peer, to: to, reference: reference, reason: payload ?? ExitReason.normal)
+        case .spawnRequest(let requestID, let from, _, let entry, let options),
+             .spawnRequestTT(let requestID, let from, _, let entry, let options, _):
+            serveSpawnRequest(requestID: requestID, from: from, entry: entry, options: options, arguments: payload?.listElements ?? [], connection: connection)
+        case .spawnReply(let requestID, let to, let flags, let result), .spawnReplyTT(let requestID, let to, let flags, let result, _):
+            node.send(.tuple("$spawn_reply", .reference(requestID), .int(flags.rawValue), result.term), to: to)
+        case .groupLeader, .nodeLink:
+            break
+        }
+    }
+
+    private func remoteExit(from: Pid, to: Pid, reason: Term, link: Bool) {
+        guard let handle = node.handle(of: to) else { return }
+        if link {
+            let wasLinked = handle.signals.withLock { $0.links.remove(from) != nil }
+            guard wasLinked else { return }
+        }
+        node.deliverExit(to: handle, from: from, reason: reason, fromLink: link)
+    }
+
+    private func remoteDown(from: ProcessTarget, peer: Atom, to: Pid, reference: Reference, reason: Term) {
+        guard let handle = node.handle(of: to) else { return }
+        _ = handle.signals.withLock { $0.monitoring.removeValue(forKey: reference) }
+        let object: Term
+        switch from {
+        case .pid(let pid): object = .pid(pid)
+        case .name(let name): object = .tuple(.atom(name), .atom(peer))
+        }
+        node.send(.tuple("DOWN", .reference(reference), "process", object, reason), to: to)
+    }
+
+    /// The old `rex` protocol (`rpc:block_call`, probes of `rpc:cast`/multicall): answered by the rpc service.
+    private func serveRex(_ message: Term, from: Pid) {
+        node.serveRex(message, from: from)
+    }
+
+    private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
+        let link = options.contains("link")
+        let monitor = options.contains("monitor")
+        let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)
+        var flags: SpawnReplyFlags = []
+        if link {
+            _ = node.remoteLinked(local: pid, remote: from)
+            flags.insert(.link)
+        }
+        if monitor {
+            node.addLocalMonitor(watcher: from, target: pid, object: .pid(pid), reference: requestID)
+            flags.insert(.monitor)
+        }
+        connection.send(.spawnReply(requestID: requestID, to: from, flags: flags, result: .pid(pid)), logger: logger)
+        node.release(pid)
+    }
+}

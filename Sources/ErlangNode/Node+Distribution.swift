@@ -1,0 +1,105 @@
+import Synchronization
+import ErlangDistribution
+import ErlangEPMD
+public import ErlangTerm
+public import Logging
+
+extension Node {
+    var distribution: DistributionService? { router as? DistributionService }
+
+    /// Starts a distributed node: the `net_kernel` and `rex` services, the distribution listener, then `setup`
+    /// (register your services there), and last the EPMD registration, which tells the world the node is ready.
+    public static func start(
+        _ configuration: NodeConfiguration,
+        logger: Logger = Logger(label: "erlang-node"),
+        setup: (@Sendable (Node) async throws -> Void)? = nil
+    ) async throws -> Node {
+        let node = Node(name: configuration.name, creation: 1, logger: logger)
+        let service = DistributionService(node: node, configuration: configuration, logger: logger)
+        node.router = service
+        node.startNetKernel()
+        node.installBuiltinFunctions()
+        let port = try await service.listen()
+        do {
+            try await setup?(node)
+            switch configuration.discovery {
+            case .epmd(let epmdPort, let startEmbedded):
+                let mapper = EPMDPortMapper(port: epmdPort, startsEmbeddedDaemon: startEmbedded, logger: logger)
+                let alive = String(NodeConfiguration.alive(of: configuration.name) ?? Substring(configuration.name.name))
+                let registration: any PortMapperRegistration
+                do {
+                    registration = try await mapper.register(EPMDNodeInfo(name: alive, port: UInt16(port)))
+                } catch {
+                    throw NodeStartError.registrationFailed("\(error)")
+                }
+                node.setCreation(registration.creation)
+                service.setRegistration(registration)
+            case .none:
+                node.setCreation(UInt32.random(in: 4...UInt32.max))
+            }
+        } catch {
+            await service.shutdown()
+            throw error
+        }
+        logger.info("node \(node.name) listening on port \(port)")
+        return node
+    }
+
+    /// The distribution listen port (0 for a node that is not distributed).
+    public var listenPort: Int { distribution?.listenPort.withLock { $0 } ?? 0 }
+
+    /// Like `net_adm:ping/1`: connects if needed and asks the peer's `net_kernel`; `true` for pong.
+    public func ping(_ peer: Atom, timeout: Duration = .seconds(10)) async -> Bool {
+        if peer == name { return true }
+        guard let distribution, await distribution.connect(peer) else { return false }
+        let reply = try? await call(.name("net_kernel", node: peer), .tuple("is_auth", .atom(name)), timeout: timeout)
+        return reply == "yes"
+    }
+
+    /// Like `net_kernel:connect_node/1`.
+    public func connect(_ peer: Atom) async -> Bool {
+        if peer == name { return true }
+        return await distribution?.connect(peer) ?? false
+    }
+
+    /// Which connected nodes to list.
+    public enum NodeListKind: Sendable {
+        /// Connected visible nodes (`nodes()`).
+        case visible
+        /// Connected hidden nodes.
+        case hidden
+        /// Both.
+        case connected
+    }
+
+    /// Like `erlang:nodes/1`: never includes this node.
+    public func nodes(_ kind: NodeListKind = .visible) -> [Atom] {
+        guard let distribution else { return [] }
+        switch kind {
+        case .visible: return distribution.nodes(hidden: false)
+        case .hidden: return distribution.nodes(hidden: true)
+        case .connected: return distribution.nodes(hidden: nil)
+        }
+    }
+
+    /// Like `erlang:disconnect_node/1`.
+    @discardableResult
+    public func disconnect(_ peer: Atom) -> Bool { distribution?.disconnect(peer) ?? false }
+
+    /// Like `erlang:set_cookie(Node, Cookie)`: the cookie used with one peer.
+    public func setCookie(_ cookie: String, for peer: Atom) {
+        distribution?.cookies.withLock { $0[peer] = cookie }
+    }
+
+    /// Like `erlang:monitor_node(Node, true)`: `{nodedown, Node}` arrives at `watcher` when the connection goes
+    /// (at once if there is none).
+    public func monitorNode(_ peer: Atom, watcher: Pid) {
+        if let distribution { distribution.monitorNode(peer, watcher: watcher) } else { send(.tuple("nodedown", .atom(peer)), to: watcher) }
+    }
+
+    /// Closes every connection and the EPMD registration.
+    public func shutdown() async { await distribution?.shutdown() }
+
+    /// Suspends until ``shutdown()`` has run.
+    public func waitUntilShutdown() async { await distribution?.waitUntilShutdown() }
+}

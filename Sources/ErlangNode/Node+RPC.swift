@@ -1,0 +1,160 @@
+import Synchronization
+import ErlangDistribution
+public import ErlangTerm
+
+extension Node {
+    /// Spawns the process of a SPAWN_REQUEST; it waits for ``release(_:)`` (after the SPAWN_REPLY and any
+    /// link/monitor are in place) before it runs. `erpc:execute_call/4` is emulated: the function's result
+    /// becomes the exit reason `{Ref, return, Result}`, as OTP's erpc caller expects.
+    func spawnRemoteRequest(entry: ModuleFunctionArity, arguments: [Term], requester: Pid) -> Pid {
+        let gate = makeReference()
+        let isErpc = entry.module == "erpc" && entry.function == "execute_call" && arguments.count == 4
+        let pid = spawn { p in
+            _ = await p.receive { $0 == .tuple("$spawn_go", .reference(gate)) }
+            if isErpc {
+                let ref = arguments[0]
+                guard let m = arguments[1].atomValue, let f = arguments[2].atomValue, let args = arguments[3].listElements else {
+                    throw ProcessExit(.tuple(ref, "error", "badarg", .nil))
+                }
+                throw ProcessExit(await self.executeCall(p, ref: ref, module: m, function: f, arguments: args))
+            }
+            guard let body = self.functions.lookup(entry.module, entry.function, arity: arguments.count) else {
+                throw ProcessExit(.tuple("undef", .list([.tuple(.atom(entry.module), .atom(entry.function), .list(arguments), .nil)])))
+            }
+            _ = try await body(p, arguments)
+        }
+        spawnGates.withLock { $0[pid.id] = gate }
+        return pid
+    }
+
+    /// Lets a process started by ``spawnRemoteRequest(entry:arguments:requester:)`` run.
+    func release(_ pid: Pid) {
+        guard let gate = spawnGates.withLock({ $0.removeValue(forKey: pid.id) }) else { return }
+        send(.tuple("$spawn_go", .reference(gate)), to: pid)
+    }
+
+    /// Runs `M:F(A)` for erpc and returns the exit reason that carries the outcome.
+    func executeCall(_ p: Process, ref: Term, module: Atom, function: Atom, arguments: [Term]) async -> Term {
+        guard let body = functions.lookup(module, function, arity: arguments.count) else {
+            return .tuple(ref, "error", "undef", .list([.tuple(.atom(module), .atom(function), .list(arguments), .nil)]))
+        }
+        do {
+            return .tuple(ref, "return", try await body(p, arguments))
+        } catch let exit as ProcessExit {
+            return .tuple(ref, "exit", exit.reason)
+        } catch let thrown as ErlangThrow {
+            return .tuple(ref, "throw", thrown.value)
+        } catch let raised as ErlangError {
+            return .tuple(ref, "error", raised.reason, .nil)
+        } catch {
+            return .tuple(ref, "error", .tuple("swift_error", .string(String(describing: error))), .nil)
+        }
+    }
+
+    /// The old rpc server `rex`: `{call, M, F, A, GL}` calls, `{cast, ...}` casts and `features_request` probes.
+    func serveRex(_ message: Term, from: Pid) {
+        if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2,
+           let caller = fromTag[0].pidValue, let request = call[1].tagged("call"), request.count >= 3,
+           let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {
+            spawn { p in
+                let outcome = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
+                let reply: Term
+                switch outcome.tupleElements?[1] {
+                case "return": reply = outcome[2]!
+                case "throw": reply = outcome[2]!
+                case "exit": reply = .tuple("badrpc", .tuple("EXIT", outcome[2]!))
+                default: reply = .tuple("badrpc", .tuple("EXIT", .tuple(outcome[2]!, outcome[3] ?? .nil)))
+                }
+                p.send(.tuple(fromTag[1], reply), to: caller)
+            }
+        } else if let cast = message.tagged("$gen_cast"), cast.count == 1, let request = cast[0].tagged("cast"), request.count >= 3,
+                  let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {
+            spawn { p in _ = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args) }
+        } else if case .tuple(let e) = message, e.count == 2, let caller = e[0].pidValue, e[1] == "features_request" {
+            send(.tuple("features_reply", .atom(name), .list(["erpc"])), to: caller)
+        }
+    }
+
+    /// Asks another node to start `M:F(A)` (SPAWN_REQUEST) and returns the new pid, like `spawn(Node, M, F, A)`.
+    public func spawn(on peer: Atom, module: Atom, function: Atom, arguments: [Term], timeout: Duration = .seconds(10)) async -> Pid? {
+        if peer == name { return spawn(module: module, function: function, arguments: arguments) }
+        guard let distribution, await distribution.connect(peer), let connection = distribution.connection(to: peer) else { return nil }
+        let result: Pid? = await withCheckedContinuation { continuation in
+            spawn { p in
+                let request = p.makeReference()
+                connection.send(
+                    .spawnRequest(requestID: request, from: p.pid, groupLeader: p.pid,
+                                  entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count), options: []),
+                    payload: .list(arguments), logger: self.logger)
+                let reply = await p.receive(timeout: timeout) { $0.tagged("$spawn_reply")?.first == .reference(request) }
+                continuation.resume(returning: reply?[3]?.pidValue)
+            }
+        }
+        return result
+    }
+
+    /// The functions every node serves to rpc: `erlang:node/0`, `nodes/0,1`, `is_alive/0`, `whereis/1`,
+    /// `spawn/4`, `disconnect_node/1` and `net_kernel:connect_node/1`.
+    func installBuiltinFunctions() {
+        register(module: "erlang", function: "node", arity: 0) { p, _ in .atom(p.node.name) }
+        register(module: "erlang", function: "nodes", arity: 0) { p, _ in .list(p.node.nodes(.visible).map { .atom($0) }) }
+        register(module: "erlang", function: "nodes", arity: 1) { p, args in
+            let kinds = args[0].listElements ?? [args[0]]
+            var out: [Atom] = []
+            for kind in kinds {
+                switch kind {
+                case "visible": out += p.node.nodes(.visible)
+                case "hidden": out += p.node.nodes(.hidden)
+                case "connected": out += p.node.nodes(.connected)
+                case "this": out.append(p.node.name)
+                case "known": out += [p.node.name] + p.node.nodes(.connected)
+                default: throw ErlangError(.tuple("badarg", args[0]))
+                }
+            }
+            return .list(out.map { .atom($0) })
+        }
+        register(module: "erlang", function: "is_alive", arity: 0) { _, _ in .true }
+        register(module: "erlang", function: "whereis", arity: 1) { p, args in
+            guard let name = args[0].atomValue else { throw ErlangError("badarg") }
+            return p.node.whereis(name).map { .pid($0) } ?? .undefined
+        }
+        register(module: "net_kernel", function: "connect_node", arity: 1) { p, args in
+            guard let peer = args[0].atomValue else { throw ErlangError("badarg") }
+            return await p.node.connect(peer) ? .true : .false
+        }
+        register(module: "erlang", function: "disconnect_node", arity: 1) { p, args in
+            guard let peer = args[0].atomValue else { throw ErlangError("badarg") }
+            // Answer first: the caller may be the node being disconnected.
+            let node = p.node
+            Task {
+                try? await Task.sleep(for: .milliseconds(50))
+                node.disconnect(peer)
+            }
+            return node.nodes(.connected).contains(peer) ? .true : .false
+        }
+        register(module: "erlang", function: "spawn", arity: 4) { p, args in
+            guard let target = args[0].atomValue, let m = args[1].atomValue, let f = args[2].atomValue,
+                  let a = args[3].listElements else { throw ErlangError("badarg") }
+            guard let pid = await p.node.spawn(on: target, module: m, function: f, arguments: a) else {
+                throw ErlangError(.tuple("badarg", .list(args)))
+            }
+            return .pid(pid)
+        }
+    }
+}
+
+/// Thrown by a Swift function to raise an Erlang `error` (the rpc caller sees `{badrpc, {'EXIT', {Reason, _}}}`).
+public struct ErlangError: Error, Sendable {
+    /// The error reason.
+    public let reason: Term
+    /// Creates the error.
+    public init(_ reason: Term) { self.reason = reason }
+}
+
+/// Thrown by a Swift function to `throw` a value, as Erlang's `throw/1`.
+public struct ErlangThrow: Error, Sendable {
+    /// The thrown value.
+    public let value: Term
+    /// Creates the throw.
+    public init(_ value: Term) { self.value = value }
+}

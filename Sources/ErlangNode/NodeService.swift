@@ -1,0 +1,28 @@
+public import Logging
+public import ServiceLifecycle
+
+/// Runs a distributed node as a swift-service-lifecycle `Service`: starts it, runs `setup` (register services,
+/// functions), serves until graceful shutdown, then closes its connections and its EPMD registration.
+public struct NodeService: Service {
+    let configuration: NodeConfiguration
+    let logger: Logger
+    let setup: @Sendable (Node) async throws -> Void
+
+    /// Creates the service.
+    public init(configuration: NodeConfiguration, logger: Logger, setup: @escaping @Sendable (Node) async throws -> Void) {
+        self.configuration = configuration
+        self.logger = logger
+        self.setup = setup
+    }
+
+    public func run() async throws {
+        let node = try await Node.start(configuration, logger: logger) { node in try await setup(node) }
+        logger.info("node \(node.name) is up", metadata: ["creation": "\(node.creation)"])
+        await withGracefulShutdownHandler {
+            await node.waitUntilShutdown()
+        } onGracefulShutdown: {
+            Task { await node.shutdown() }
+        }
+        logger.info("node \(node.name) stopped")
+    }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import ErlangEPMD
+import ErlangNode
+import ErlangTerm
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+@main
+struct ErlangNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erlang-node",
+        abstract: "A pure-Swift Erlang node, and client commands for Erlang nodes.",
+        subcommands: [Start.self, Ping.self, Names.self]
+    )
+}
+
+/// Options shared by every command that is (or acts as) a node.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .customLong("sname"), help: "Short node name: NAME (the host is `hostname -s`) or NAME@HOST.")
+    var shortName: String?
+
+    @Option(name: .customLong("name"), help: "Long node name: NAME@HOST, used verbatim.")
+    var longName: String?
+
+    @Option(help: "The magic cookie (default: ~/.erlang.cookie, created if missing).")
+    var cookie: String?
+
+    @Flag(help: "Run as a hidden node: not published, every connection hidden.")
+    var hidden = false
+
+    @Option(help: "Lowest distribution listen port.")
+    var distPortMin: Int?
+
+    @Option(help: "Highest distribution listen port.")
+    var distPortMax: Int?
+
+    @Option(help: "net_ticktime in seconds.")
+    var netTicktime: Int = 60
+
+    @Option(help: "EPMD port (default: $ERL_EPMD_PORT or 4369).")
+    var epmdPort: Int?
+
+    @Option(help: "Do not use EPMD: listen on this fixed port and expect peers on it too.")
+    var noEpmd: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func configuration(defaultShortName: String? = nil) throws -> NodeConfiguration {
+        let kind: NodeConfiguration.NameKind
+        let full: String
+        switch (shortName ?? defaultShortName, longName) {
+        case (let s?, nil):
+            kind = .short
+            full = s.contains("@") ? s : "\(s)@\(ShortHost.current)"
+        case (nil, let l?):
+            kind = .long
+            guard l.contains("@") else { throw ValidationError("--name needs NAME@HOST") }
+            full = l
+        case (nil, nil):
+            throw ValidationError("give --sname NAME or --name NAME@HOST")
+        default:
+            throw ValidationError("--sname and --name cannot be mixed")
+        }
+        guard NodeConfiguration.host(of: Atom(full)) != nil else { throw ValidationError("bad node name \(full)") }
+        let cookieValue: String
+        if let cookie { cookieValue = cookie } else { cookieValue = try Cookie.load() }
+        var config = NodeConfiguration(name: Atom(full), nameKind: kind, cookie: cookieValue)
+        config.hidden = hidden
+        config.netTickTime = .seconds(netTicktime)
+        if let noEpmd {
+            config.discovery = .none(port: noEpmd)
+        } else {
+            config.discovery = .epmd(port: epmdPort ?? EPMDClient.environmentPort(), startEmbedded: true)
+        }
+        if distPortMin != nil || distPortMax != nil {
+            let low = distPortMin ?? distPortMax!, high = distPortMax ?? distPortMin!
+            guard low <= high, low > 0, high < 65536 else { throw ValidationError("bad port range \(low)-\(high)") }
+            config.listenPorts = low...high
+        }
+        return config
+    }
+
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+enum ShortHost {
+    /// The short host name, as `hostname -s` prints it.
+    static var current: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        let full = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(full.split(separator: ".").first ?? "localhost")
+    }
+}
+
+struct Start: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the demo node in the foreground until SIGTERM/SIGINT.")
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
+            return handler
+        }
+        let config = try options.configuration()
+        let logger = options.logger("erlang-node")
+        let service = NodeService(configuration: config, logger: logger) { node in
+            try DemoServices.install(on: node)
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct Ping: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ping a node, like net_adm:ping/1: prints pong or pang.")
+
+    @Argument(help: "The node to ping, NAME@HOST.") var target: String
+    @OptionGroup var options: NodeOptions
+    @Option(help: "Seconds to wait.") var timeout: Int = 10
+
+    func run() async throws {
+        var config = try options.configuration(defaultShortName: "ping\(getpid())")
+        config.hidden = true
+        let node = try await Node.start(config, logger: options.logger("erlang-node"))
+        let pong = await node.ping(Atom(target), timeout: .seconds(timeout))
+        print(pong ? "pong" : "pang")
+        await node.shutdown()
+        if !pong { throw ExitCode(1) }
+    }
+}
+
+struct Names: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the names registered in EPMD, like `epmd -names`.")
+
+    @Argument(help: "Host (default 127.0.0.1).") var host: String = "127.0.0.1"
+    @Option(help: "EPMD port (default: $ERL_EPMD_PORT or 4369).") var epmdPort: Int?
+
+    func run() async throws {
+        let client = EPMDClient(host: host, port: epmdPort ?? EPMDClient.environmentPort())
+        do {
+            let names = try await client.names()
+            print("epmd: up and running on port \(names.epmdPort) with data:")
+            for entry in names.entries { print("name \(entry.name) at port \(entry.port)") }
+        } catch {
+            FileHandle.standardError.write(Data("erlang-node: cannot reach EPMD at \(host): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

@@ -182,13 +182,21 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 }
                 port = Int(info.port)
             }
-            let promise = group.next().makePromise(of: HandshakeResult.self)
             let configuration = handshakeConfiguration()
             let channel = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(5))
                 .channelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    // The promise lives on the channel's loop, so its callback runs as the handshake completes,
+                    // before the handshake handler passes on the bytes that follow it.
+                    let promise = channel.eventLoop.makePromise(of: HandshakeResult.self)
+                    promise.futureResult.whenComplete { [self] result in
+                        switch result {
+                        case .success(let handshake): connectionUp(handshake, channel: channel, attempt: attempt)
+                        case .failure(let error): attemptFailed(peer, attempt: attempt, error: error)
+                        }
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HandshakeHandler(
                             initiatorTo: peer.name, configuration: configuration, promise: promise, delegate: self,
                             setupTimeout: setupTimeout, logger: logger))
@@ -197,17 +205,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 .connect(host: Self.addressFor(host: host), port: port)
                 .get()
             let stillWanted = state.withLock { s -> Bool in
-                guard !s.abandoned.contains(attempt) else { return false }
+                guard !s.abandoned.contains(attempt), channel.isActive else { return false }
                 s.attemptChannels[attempt] = channel
                 return true
             }
-            if !stillWanted { channel.close(promise: nil) }
-            promise.futureResult.whenComplete { [self] result in
-                switch result {
-                case .success(let handshake): connectionUp(handshake, channel: channel, attempt: attempt)
-                case .failure(let error): attemptFailed(peer, attempt: attempt, error: error)
-                }
-            }
+            if !stillWanted && state.withLock({ $0.abandoned.contains(attempt) }) { channel.close(promise: nil) }
         } catch {
             attemptFailed(peer, attempt: attempt, error: error)
         }

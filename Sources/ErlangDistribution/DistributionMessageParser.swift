@@ -126,8 +126,11 @@ public struct DistributionMessageParser: Sendable {
         guard partial.count < limits.maximumFragmentedMessages else {
             throw DistributionMessageError(.tooManySequences(maximum: limits.maximumFragmentedMessages), at: 2)
         }
-        let data = reader.rest()
-        try reserve(data.readableBytes, messageSize: data.readableBytes, at: reader.offset)
+        var chunk = reader.rest()
+        try reserve(chunk.readableBytes, messageSize: chunk.readableBytes, at: reader.offset)
+        // Copy out of the frame so that the channel's read buffer is not kept alive (and copied) by the slice.
+        var data = ByteBufferAllocator().buffer(capacity: chunk.readableBytes * 2)
+        data.writeBuffer(&chunk)
         partial[sequenceID] = PartialMessage(atoms: atoms, nextFragmentID: fragmentID - 1, data: data)
         return nil
     }

@@ -39,6 +39,13 @@ import Testing
         _ = try? channel.finish()
     }
 
+    @Test func encodedTickIsDecodedAsATick() throws {
+        var buffer = ByteBuffer()
+        DistributionMessageEncoder.encodeTick(into: &buffer)
+        #expect(Array(buffer.readableBytesView) == [0, 0, 0, 0])
+        #expect(try buffer.frames() == [.tick])
+    }
+
     @Test func exactlyTheMaximumIsAccepted() throws {
         let decoder = DistributionFrameDecoder(maximumFrameSize: 4)
         var input = framed([1, 2, 3, 4])

@@ -7,23 +7,27 @@ extension ExternalTermFormat {
     /// - Parameter compressionLevel: a zlib level 0...9 to compress as `term_to_binary(T, [{compressed, L}])`;
     ///   as in OTP, the compressed form is used only when it is smaller.
     public static func encode(_ term: Term, compressionLevel: Int? = nil) throws(TermEncodingError) -> [UInt8] {
-        var buffer = ByteBufferAllocator().buffer(capacity: 64)
-        buffer.writeInteger(versionMagic)
-        try term.encode(into: &buffer)
+        let size = try TermWriter.encodedSize(of: term)
+        // One allocation of the exact size.
+        let encoded = [UInt8](TermWriter.VersionedBytes(term: term, size: size))
         if let level = compressionLevel, level > 0 {
-            return try compress(buffer, level: level)
+            return try compress(encoded, level: level)
         }
-        return Array(buffer.readableBytesView)
+        return encoded
     }
 
     /// Appends the version byte and the term to `buffer`.
     public static func encode(_ term: Term, into buffer: inout ByteBuffer) throws(TermEncodingError) {
-        buffer.writeInteger(versionMagic)
-        try term.encode(into: &buffer)
+        let size = try TermWriter.encodedSize(of: term)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size + 1) { raw in
+            raw.storeBytes(of: versionMagic, as: UInt8.self)
+            TermWriter.write(term, to: raw.baseAddress! + 1, size: size)
+            return size + 1
+        }
     }
 
-    private static func compress(_ encoded: ByteBuffer, level: Int) throws(TermEncodingError) -> [UInt8] {
-        var body = encoded.getSlice(at: encoded.readerIndex + 1, length: encoded.readableBytes - 1)!
+    private static func compress(_ encoded: [UInt8], level: Int) throws(TermEncodingError) -> [UInt8] {
+        var body = ByteBuffer(bytes: encoded[1...])
         let uncompressedSize = body.readableBytes
         guard uncompressedSize <= UInt32.max else { throw TermEncodingError(.tooLarge(uncompressedSize)) }
         do {
@@ -31,7 +35,7 @@ extension ExternalTermFormat {
             var out = ByteBufferAllocator().buffer(capacity: uncompressedSize + uncompressedSize / 100 + 64)
             out.writeMultipleIntegers(versionMagic, Tag.compressed, UInt32(uncompressedSize))
             try body.compress(to: &out, with: algorithm)
-            if out.readableBytes >= encoded.readableBytes { return Array(encoded.readableBytesView) }
+            if out.readableBytes >= encoded.count { return encoded }
             return Array(out.readableBytesView)
         } catch {
             throw TermEncodingError(.compression("\(error)"))
@@ -44,10 +48,13 @@ extension ExternalTermFormat {
         _ bytes: [UInt8],
         limits: DecodingLimits = .default
     ) throws(TermDecodingError) -> Term {
-        let result: Result<Term, TermDecodingError> = bytes.withUnsafeBytes { raw in
-            Result { () throws(TermDecodingError) -> Term in try decode(raw, limits: limits) }
+        do {
+            return try bytes.withUnsafeBytes { raw in try decode(raw, limits: limits) }
+        } catch let error as TermDecodingError {
+            throw error
+        } catch {
+            fatalError("unreachable: decoding throws only TermDecodingError")
         }
-        return try result.get()
     }
 
     /// Decodes one whole term from raw bytes; see the `[UInt8]` variant.
@@ -55,17 +62,12 @@ extension ExternalTermFormat {
         _ raw: UnsafeRawBufferPointer,
         limits: DecodingLimits = .default
     ) throws(TermDecodingError) -> Term {
-        let result: Result<Term, TermDecodingError> = {
-            Result { () throws(TermDecodingError) -> Term in
-                var reader = TermReader(bytes: raw, limits: limits, atomCache: nil)
-                let term = try decodeVersioned(&reader, raw: raw, limits: limits)
-                if reader.remaining > 0 {
-                    throw TermDecodingError(.trailingBytes(count: reader.remaining), at: reader.position)
-                }
-                return term
-            }
-        }()
-        return try result.get()
+        var reader = TermReader(bytes: raw, limits: limits, atomCache: nil)
+        let term = try decodeVersioned(&reader, raw: raw, limits: limits)
+        if reader.remaining > 0 {
+            throw TermDecodingError(.trailingBytes(count: reader.remaining), at: reader.position)
+        }
+        return term
     }
 
     /// Reads one term with its version byte from the front of `buffer`, as the distribution protocol carries
@@ -77,14 +79,11 @@ extension ExternalTermFormat {
         limits: DecodingLimits = .default,
         atomCache: [Atom]? = nil
     ) throws(TermDecodingError) -> Term {
-        let result: Result<(Term, Int), TermDecodingError> = buffer.withUnsafeReadableBytes { raw in
-            Result { () throws(TermDecodingError) -> (Term, Int) in
-                var reader = TermReader(bytes: raw, limits: limits, atomCache: atomCache)
-                let term = try decodeVersioned(&reader, raw: raw, limits: limits)
-                return (term, reader.position)
-            }
+        let (term, consumed) = try withReadableBytes(of: buffer) { (raw) throws(TermDecodingError) -> (Term, Int) in
+            var reader = TermReader(bytes: raw, limits: limits, atomCache: atomCache)
+            let term = try decodeVersioned(&reader, raw: raw, limits: limits)
+            return (term, reader.position)
         }
-        let (term, consumed) = try result.get()
         buffer.moveReaderIndex(forwardBy: consumed)
         return term
     }
@@ -95,16 +94,28 @@ extension ExternalTermFormat {
         limits: DecodingLimits = .default,
         atomCache: [Atom]? = nil
     ) throws(TermDecodingError) -> Term {
-        let result: Result<(Term, Int), TermDecodingError> = buffer.withUnsafeReadableBytes { raw in
-            Result { () throws(TermDecodingError) -> (Term, Int) in
-                var reader = TermReader(bytes: raw, limits: limits, atomCache: atomCache)
-                let term = try reader.term()
-                return (term, reader.position)
-            }
+        let (term, consumed) = try withReadableBytes(of: buffer) { (raw) throws(TermDecodingError) -> (Term, Int) in
+            var reader = TermReader(bytes: raw, limits: limits, atomCache: atomCache)
+            let term = try reader.term()
+            return (term, reader.position)
         }
-        let (term, consumed) = try result.get()
         buffer.moveReaderIndex(forwardBy: consumed)
         return term
+    }
+
+    /// `ByteBuffer.withUnsafeReadableBytes` with the typed error of the body (NIO's method only rethrows).
+    @inline(__always)
+    private static func withReadableBytes<R>(
+        of buffer: ByteBuffer,
+        _ body: (UnsafeRawBufferPointer) throws(TermDecodingError) -> R
+    ) throws(TermDecodingError) -> R {
+        do {
+            return try buffer.withUnsafeReadableBytes { raw in try body(raw) }
+        } catch let error as TermDecodingError {
+            throw error
+        } catch {
+            fatalError("unreachable: the body throws only TermDecodingError")
+        }
     }
 
     private static func decodeVersioned(
@@ -136,18 +147,16 @@ extension ExternalTermFormat {
         guard inflated.readableBytes == size else {
             throw TermDecodingError(.badCompression("inflated to \(inflated.readableBytes) bytes, declared \(size)"), at: tagOffset)
         }
-        let inner: Result<Term, TermDecodingError> = inflated.withUnsafeReadableBytes { body in
-            Result { () throws(TermDecodingError) -> Term in
-                var innerReader = TermReader(bytes: body, errorBase: dataStart, limits: limits, atomCache: nil)
-                let term = try innerReader.term()
-                if innerReader.remaining > 0 {
-                    throw TermDecodingError(.trailingBytes(count: innerReader.remaining), at: dataStart)
-                }
-                return term
+        let inner = try withReadableBytes(of: inflated) { (body) throws(TermDecodingError) -> Term in
+            var innerReader = TermReader(bytes: body, errorBase: dataStart, limits: limits, atomCache: nil)
+            let term = try innerReader.term()
+            if innerReader.remaining > 0 {
+                throw TermDecodingError(.trailingBytes(count: innerReader.remaining), at: dataStart)
             }
+            return term
         }
         // Everything after the compressed data's start was consumed by the inflater.
         while reader.remaining > 0 { _ = try reader.u8() }
-        return try inner.get()
+        return inner
     }
 }

@@ -69,9 +69,9 @@ struct TermReader: ~Copyable {
 
     mutating func bytes(_ n: Int) throws(Err) -> [UInt8] {
         try need(n)
-        let result = [UInt8](UnsafeRawBufferPointer(start: base + position, count: n))
+        let source = base + position
         position += n
-        return result
+        return [UInt8](UnsafeRawBufferPointer(start: source, count: n))
     }
 
     var remaining: Int { end - position }
@@ -150,46 +150,129 @@ struct TermReader: ~Copyable {
 
     // MARK: terms
 
-    private struct Frame {
-        enum Kind { case tuple, list, map }
-        let kind: Kind
-        /// Values this container needs on the value stack before it is complete (a list needs its tail too).
-        let needed: Int
-        /// Where its values start on the value stack.
-        let start: Int
-        /// Where it started in the input, for errors.
-        let offset: Int
-    }
+    /// Nesting handled by plain recursion before the decoder switches to its explicit stack: deep enough for
+    /// almost every real term, shallow enough (a few hundred bytes a level) for any thread's stack.
+    static let recursionDepth = 128
 
     /// Decodes one term (without the version byte).
     mutating func term() throws(Err) -> Term {
+        try value(depth: 0)
+    }
+
+    @inline(__always)
+    private func checkDepth(_ depth: Int, at offset: Int) throws(Err) {
+        if depth >= limits.maximumDepth {
+            throw fail(.limitExceeded(limit: "maximumDepth", value: depth + 1, maximum: limits.maximumDepth), at: offset)
+        }
+    }
+
+    /// Recursive descent: one term whose enclosing containers number `depth`.
+    private mutating func value(depth: Int) throws(Err) -> Term {
         typealias T = ExternalTermFormat.Tag
-        var values: [Term] = []
+        if depth >= TermReader.recursionDepth { return try stackTerm(depth: depth) }
+        let offset = position
+        let tag = try u8()
+        switch tag {
+        case T.smallInteger:
+            return .integer(Int64(try u8()))
+        case T.integer:
+            return .integer(Int64(Int32(bitPattern: try u32())))
+        case T.smallTuple, T.largeTuple:
+            let n = tag == T.smallTuple ? Int(try u8()) : Int(try u32())
+            if n == 0 { return .tuple([]) }
+            try checkCount(n, minimumBytesEach: 1, at: offset)
+            try checkDepth(depth, at: offset)
+            return .tuple(try elements(n, depth: depth + 1))
+        case T.nil:
+            return .nil
+        case T.list:
+            let n = Int(try u32())
+            try checkCount(n, minimumBytesEach: 1, at: offset)
+            try checkDepth(depth, at: offset)
+            let elements = try elements(n, depth: depth + 1)
+            if position < end && base.load(fromByteOffset: position, as: UInt8.self) == T.nil {
+                position += 1
+                return .list(elements)
+            }
+            return TermReader.list(elements, tail: try value(depth: depth + 1))
+        case T.map:
+            let n = Int(try u32())
+            if n == 0 { return .map(TermMap()) }
+            try checkCount(n, minimumBytesEach: 2, at: offset)
+            try checkDepth(depth, at: offset)
+            var entries: [TermMap.Entry] = []
+            entries.reserveCapacity(n)
+            for _ in 0..<n {
+                let key = try value(depth: depth + 1)
+                entries.append(TermMap.Entry(key: key, value: try value(depth: depth + 1)))
+            }
+            return .map(try map(entries, offset: offset))
+        case T.smallAtomUTF8:
+            return .atom(try utf8Atom(length: Int(try u8()), offset: offset))
+        case T.binary:
+            let n = Int(try u32())
+            try checkCount(n, minimumBytesEach: 1, at: offset)
+            return .binary(try bytes(n))
+        default:
+            return try scalar(tag: tag, offset: offset)
+        }
+    }
+
+    /// `n` elements of a container, reserved once; integers are decoded inline. (Not
+    /// `Array(unsafeUninitializedCapacity:)`: its allocation is not specialised and looks up metadata at runtime.)
+    @inline(__always)
+    private mutating func elements(_ n: Int, depth: Int) throws(Err) -> [Term] {
+        var elements: [Term] = []
+        elements.reserveCapacity(n)
+        for _ in 0..<n { elements.append(try element(depth: depth)) }
+        return elements
+    }
+
+    /// One element: integers (the commonest elements) without a call, anything else by ``value(depth:)``.
+    @inline(__always)
+    private mutating func element(depth: Int) throws(Err) -> Term {
+        let available = end - position
+        if available >= 2 {
+            let tag = base.load(fromByteOffset: position, as: UInt8.self)
+            if tag == ExternalTermFormat.Tag.smallInteger {
+                let v = base.load(fromByteOffset: position + 1, as: UInt8.self)
+                position += 2
+                return .integer(Int64(v))
+            }
+            if tag == ExternalTermFormat.Tag.integer && available >= 5 {
+                let v = Int32(bigEndian: base.loadUnaligned(fromByteOffset: position + 1, as: Int32.self))
+                position += 5
+                return .integer(Int64(v))
+            }
+        }
+        return try value(depth: depth)
+    }
+
+    /// The explicit-stack decoder, for nesting deeper than ``recursionDepth``: each open container is a frame
+    /// holding the elements read so far, so depth costs heap, not call stack. `depth` containers enclose it.
+    private mutating func stackTerm(depth: Int) throws(Err) -> Term {
+        typealias T = ExternalTermFormat.Tag
         var frames: [Frame] = []
         while true {
             let offset = position
             let tag = try u8()
-            let value: Term
+            var value: Term
             switch tag {
-            case T.smallInteger:
-                value = .integer(Int64(try u8()))
-            case T.integer:
-                value = .integer(Int64(Int32(bitPattern: try u32())))
             case T.smallTuple, T.largeTuple:
                 let n = tag == T.smallTuple ? Int(try u8()) : Int(try u32())
                 if n == 0 {
                     value = .tuple([])
                 } else {
                     try checkCount(n, minimumBytesEach: 1, at: offset)
-                    try push(&frames, Frame(kind: .tuple, needed: n, start: values.count, offset: offset))
+                    try checkDepth(depth + frames.count, at: offset)
+                    frames.append(Frame(kind: .tuple, needed: n, offset: offset))
                     continue
                 }
-            case T.nil:
-                value = .nil
             case T.list:
                 let n = Int(try u32())
                 try checkCount(n, minimumBytesEach: 1, at: offset)
-                try push(&frames, Frame(kind: .list, needed: n + 1, start: values.count, offset: offset))
+                try checkDepth(depth + frames.count, at: offset)
+                frames.append(Frame(kind: .list, needed: n + 1, offset: offset))
                 continue
             case T.map:
                 let n = Int(try u32())
@@ -197,145 +280,180 @@ struct TermReader: ~Copyable {
                     value = .map(TermMap())
                 } else {
                     try checkCount(n, minimumBytesEach: 2, at: offset)
-                    try push(&frames, Frame(kind: .map, needed: 2 * n, start: values.count, offset: offset))
+                    try checkDepth(depth + frames.count, at: offset)
+                    frames.append(Frame(kind: .map, needed: 2 * n, offset: offset))
                     continue
                 }
-            case T.smallAtomUTF8, T.atomUTF8, T.smallAtom, T.atom, T.atomCacheRef:
-                value = .atom(try atom(tag: tag, offset: offset))
-            case T.binary:
-                let n = Int(try u32())
-                try checkCount(n, minimumBytesEach: 1, at: offset)
-                value = .binary(try bytes(n))
-            case T.string:
-                let n = Int(try u16())
-                try need(n)
-                let buffer = UnsafeRawBufferPointer(start: base + position, count: n)
-                position += n
-                value = .list(buffer.map { .integer(Int64($0)) })
-            case T.newFloat:
-                let d = Double(bitPattern: try u64())
-                guard d.isFinite else { throw fail(.invalidFloat, at: offset) }
-                value = .float(d)
-            case T.float:
-                value = .float(try oldFloat(offset: offset))
-            case T.smallBig, T.largeBig:
-                let n = tag == T.smallBig ? Int(try u8()) : Int(try u32())
-                if n > limits.maximumBigIntegerBytes {
-                    throw fail(
-                        .limitExceeded(limit: "maximumBigIntegerBytes", value: n, maximum: limits.maximumBigIntegerBytes),
-                        at: offset)
-                }
-                let sign = try u8()
-                value = .integer(BigInteger(isNegative: sign != 0, magnitude: try bytes(n)))
-            case T.bitBinary:
-                let n = Int(try u32())
-                let bits = try u8()
-                try checkCount(n, minimumBytesEach: 1, at: offset)
-                let data = try bytes(n)
-                if n == 0 {
-                    guard bits == 0 else { throw fail(.invalidBitBinary(bits: bits), at: offset) }
-                    value = .binary([])
-                } else if bits == 8 {
-                    value = .binary(data)
-                } else if let b = BitBinary(bytes: data, bitsInLastByte: bits) {
-                    value = .bitBinary(b)
-                } else {
-                    throw fail(.invalidBitBinary(bits: bits), at: offset)
-                }
-            case T.newPid, T.pid:
-                value = .pid(try pid(tag: tag))
-            case T.newPort, T.port, T.v4Port:
-                let node = try atom()
-                let id: UInt64 = tag == T.v4Port ? try u64() : UInt64(try u32())
-                let creation: UInt32 = tag == T.port ? UInt32(try u8()) : try u32()
-                value = .port(Port(node: node, id: id, creation: creation))
-            case T.newerReference, T.newReference:
-                let n = Int(try u16())
-                guard n >= 1 && n <= Reference.maximumIDs else { throw fail(.invalidReference(idCount: n), at: offset) }
-                let node = try atom()
-                let creation: UInt32 = tag == T.newReference ? UInt32(try u8()) : try u32()
-                var ids: [UInt32] = []
-                ids.reserveCapacity(n)
-                for _ in 0..<n { ids.append(try u32()) }
-                value = .reference(Reference(node: node, creation: creation, ids: ids))
-            case T.reference:
-                let node = try atom()
-                let id = try u32()
-                let creation = UInt32(try u8())
-                value = .reference(Reference(node: node, creation: creation, ids: [id]))
-            case T.export:
-                let module = try atom()
-                let function = try atom()
-                let arityOffset = position
-                guard try u8() == T.smallInteger else { throw fail(.invalidFun("arity is not a small integer"), at: arityOffset) }
-                value = .fun(.export(module: module, function: function, arity: try u8()))
-            case T.newFun:
-                value = .fun(.local(try localFun(offset: offset)))
-            case T.local:
-                throw fail(.localTerm, at: offset)
             default:
-                throw fail(.unknownTag(tag), at: offset)
+                value = try scalar(tag: tag, offset: offset)
             }
+            // Add the value to its container, closing every container that it completes.
+            while let top = frames.indices.last {
+                frames[top].elements.append(value)
+                if frames[top].elements.count < frames[top].needed { break }
+                let frame = frames.removeLast()
+                value = try build(frame)
+            }
+            if frames.isEmpty { return value }
+        }
+    }
 
-            values.append(value)
-            // Close every container that this value completed.
-            while let top = frames.last, values.count - top.start == top.needed {
-                frames.removeLast()
-                let container = try build(top, from: &values)
-                values.append(container)
+    private struct Frame {
+        enum Kind { case tuple, list, map }
+        let kind: Kind
+        /// Values this container holds when complete (a list counts its tail, a map its keys and values).
+        let needed: Int
+        /// Where it started in the input, for errors.
+        let offset: Int
+        var elements: [Term]
+
+        init(kind: Kind, needed: Int, offset: Int) {
+            self.kind = kind
+            self.needed = needed
+            self.offset = offset
+            elements = []
+            elements.reserveCapacity(needed)
+        }
+    }
+
+    private func build(_ frame: Frame) throws(Err) -> Term {
+        switch frame.kind {
+        case .tuple:
+            return .tuple(frame.elements)
+        case .list:
+            var elements = frame.elements
+            let tail = elements.removeLast()
+            return TermReader.list(elements, tail: tail)
+        case .map:
+            var entries: [TermMap.Entry] = []
+            entries.reserveCapacity(frame.needed / 2)
+            var i = 0
+            while i < frame.elements.count {
+                entries.append(TermMap.Entry(key: frame.elements[i], value: frame.elements[i + 1]))
+                i += 2
             }
-            if frames.isEmpty { return values[0] }
+            return .map(try map(entries, offset: frame.offset))
         }
     }
 
     @inline(__always)
-    private func push(_ frames: inout [Frame], _ frame: Frame) throws(Err) {
-        if frames.count >= limits.maximumDepth {
-            throw fail(.limitExceeded(limit: "maximumDepth", value: frames.count + 1, maximum: limits.maximumDepth), at: frame.offset)
-        }
-        frames.append(frame)
+    private static func list(_ elements: [Term], tail: Term) -> Term {
+        if case .list(let rest) = tail, rest.isEmpty { return .list(elements) }
+        return .list(elements, tail: tail)
     }
 
-    private func build(_ frame: Frame, from values: inout [Term]) throws(Err) -> Term {
-        defer { values.removeSubrange(frame.start...) }
-        switch frame.kind {
-        case .tuple:
-            return .tuple(Array(values[frame.start...]))
-        case .list:
-            let tail = values[values.count - 1]
-            let elements = Array(values[frame.start..<(values.count - 1)])
-            if case .list(let rest) = tail, rest.isEmpty { return .list(elements) }
-            return .list(elements, tail: tail)
-        case .map:
-            let n = frame.needed / 2
-            var entries: [TermMap.Entry] = []
-            entries.reserveCapacity(n)
-            var i = frame.start
-            while i < values.count {
-                entries.append(TermMap.Entry(key: values[i], value: values[i + 1]))
-                i += 2
+    /// Checks a decoded map's keys: OTP keeps maps of up to 32 keys sorted, so those are sorted (and sorted
+    /// input, which is what OTP sends, is checked in one pass, strict order proving the keys unique); bigger maps
+    /// are checked for duplicates with a hash table.
+    private func map(_ entries: [TermMap.Entry], offset: Int) throws(Err) -> TermMap {
+        var entries = entries
+        let n = entries.count
+        if n <= 32 {
+            var sorted = true
+            for i in 1..<max(n, 1) where !Term.mapKeyOrder(entries[i - 1].key, entries[i].key) {
+                sorted = false
+                break
             }
-            if n <= 32 {
-                // OTP keeps maps of up to 32 keys sorted; sorted input (what OTP sends) is checked in one pass, and
-                // strict order also proves the keys unique.
-                var sorted = true
-                for i in 1..<max(n, 1) where !Term.mapKeyOrder(entries[i - 1].key, entries[i].key) {
-                    sorted = false
-                    break
+            if !sorted {
+                entries.sort { Term.mapKeyOrder($0.key, $1.key) }
+                for i in 1..<n where entries[i - 1].key == entries[i].key {
+                    throw fail(.duplicateMapKey, at: offset)
                 }
-                if !sorted {
-                    entries.sort { Term.mapKeyOrder($0.key, $1.key) }
-                    for i in 1..<n where entries[i - 1].key == entries[i].key {
-                        throw fail(.duplicateMapKey, at: frame.offset)
-                    }
-                }
+            }
+        } else if MapKeyTable.hasDuplicateKey(entries) {
+            throw fail(.duplicateMapKey, at: offset)
+        }
+        return TermMap(uniqueEntries: entries)
+    }
+
+    /// Every tag but the containers (the recursive decoder handles the most common ones itself).
+    private mutating func scalar(tag: UInt8, offset: Int) throws(Err) -> Term {
+        typealias T = ExternalTermFormat.Tag
+        switch tag {
+        case T.smallInteger:
+            return .integer(Int64(try u8()))
+        case T.integer:
+            return .integer(Int64(Int32(bitPattern: try u32())))
+        case T.nil:
+            return .nil
+        case T.smallAtomUTF8, T.atomUTF8, T.smallAtom, T.atom, T.atomCacheRef:
+            return .atom(try atom(tag: tag, offset: offset))
+        case T.binary:
+            let n = Int(try u32())
+            try checkCount(n, minimumBytesEach: 1, at: offset)
+            return .binary(try bytes(n))
+        case T.string:
+            let n = Int(try u16())
+            try need(n)
+            let source = (base + position).assumingMemoryBound(to: UInt8.self)
+            position += n
+            var elements: [Term] = []
+            elements.reserveCapacity(n)
+            for i in 0..<n { elements.append(.integer(Int64(source[i]))) }
+            return .list(elements)
+        case T.newFloat:
+            let d = Double(bitPattern: try u64())
+            guard d.isFinite else { throw fail(.invalidFloat, at: offset) }
+            return .float(d)
+        case T.float:
+            return .float(try oldFloat(offset: offset))
+        case T.smallBig, T.largeBig:
+            let n = tag == T.smallBig ? Int(try u8()) : Int(try u32())
+            if n > limits.maximumBigIntegerBytes {
+                throw fail(
+                    .limitExceeded(limit: "maximumBigIntegerBytes", value: n, maximum: limits.maximumBigIntegerBytes),
+                    at: offset)
+            }
+            let sign = try u8()
+            return .integer(BigInteger(isNegative: sign != 0, magnitude: try bytes(n)))
+        case T.bitBinary:
+            let n = Int(try u32())
+            let bits = try u8()
+            try checkCount(n, minimumBytesEach: 1, at: offset)
+            let data = try bytes(n)
+            if n == 0 {
+                guard bits == 0 else { throw fail(.invalidBitBinary(bits: bits), at: offset) }
+                return .binary([])
+            } else if bits == 8 {
+                return .binary(data)
+            } else if let b = BitBinary(bytes: data, bitsInLastByte: bits) {
+                return .bitBinary(b)
             } else {
-                var seen = Set<Term>(minimumCapacity: n)
-                for entry in entries where !seen.insert(entry.key).inserted {
-                    throw fail(.duplicateMapKey, at: frame.offset)
-                }
+                throw fail(.invalidBitBinary(bits: bits), at: offset)
             }
-            return .map(TermMap(uniqueEntries: entries))
+        case T.newPid, T.pid:
+            return .pid(try pid(tag: tag))
+        case T.newPort, T.port, T.v4Port:
+            let node = try atom()
+            let id: UInt64 = tag == T.v4Port ? try u64() : UInt64(try u32())
+            let creation: UInt32 = tag == T.port ? UInt32(try u8()) : try u32()
+            return .port(Port(node: node, id: id, creation: creation))
+        case T.newerReference, T.newReference:
+            let n = Int(try u16())
+            guard n >= 1 && n <= Reference.maximumIDs else { throw fail(.invalidReference(idCount: n), at: offset) }
+            let node = try atom()
+            let creation: UInt32 = tag == T.newReference ? UInt32(try u8()) : try u32()
+            var ids: [UInt32] = []
+            ids.reserveCapacity(n)
+            for _ in 0..<n { ids.append(try u32()) }
+            return .reference(Reference(node: node, creation: creation, ids: ids))
+        case T.reference:
+            let node = try atom()
+            let id = try u32()
+            let creation = UInt32(try u8())
+            return .reference(Reference(node: node, creation: creation, ids: [id]))
+        case T.export:
+            let module = try atom()
+            let function = try atom()
+            let arityOffset = position
+            guard try u8() == T.smallInteger else { throw fail(.invalidFun("arity is not a small integer"), at: arityOffset) }
+            return .fun(.export(module: module, function: function, arity: try u8()))
+        case T.newFun:
+            return .fun(.local(try localFun(offset: offset)))
+        case T.local:
+            throw fail(.localTerm, at: offset)
+        default:
+            throw fail(.unknownTag(tag), at: offset)
         }
     }
 

@@ -4,103 +4,160 @@ extension Term {
     /// Appends this term's External Term Format encoding (without the version byte) to `buffer`, exactly as
     /// OTP's `term_to_binary(T, [{minor_version, 2}])` writes it (maps keep their own entry order).
     public func encode(into buffer: inout ByteBuffer) throws(TermEncodingError) {
-        typealias T = ExternalTermFormat.Tag
-        switch self {
+        // Two passes: the exact size (which also finds every encoding error), then one reservation and plain stores.
+        let size = try TermWriter.encodedSize(of: self)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            TermWriter.write(self, to: raw.baseAddress!, size: size)
+            return size
+        }
+    }
+}
+
+/// The encoder: `encodedSize(of:)` computes the exact size of a term and throws for anything Erlang cannot hold;
+/// `write` then stores the bytes through a pointer into memory reserved for exactly that size.
+struct TermWriter {
+    typealias T = ExternalTermFormat.Tag
+
+    private var cursor: UnsafeMutablePointer<UInt8>
+    #if DEBUG
+    private let end: UnsafeMutablePointer<UInt8>
+    #endif
+
+    private init(_ start: UnsafeMutableRawPointer, size: Int) {
+        cursor = start.assumingMemoryBound(to: UInt8.self)
+        #if DEBUG
+        end = cursor + size
+        #endif
+    }
+
+    /// Writes `term`, whose ``encodedSize(of:)`` is `size`, at `start`.
+    static func write(_ term: Term, to start: UnsafeMutableRawPointer, size: Int) {
+        var writer = TermWriter(start, size: size)
+        writer.term(term)
+        // The size pass and the write pass must agree; a mismatch is a bug here, never a property of the input.
+        precondition(writer.cursor == start.assumingMemoryBound(to: UInt8.self) + size, "ETF size and write disagree")
+    }
+
+    /// A term's encoding with the version byte as a collection that only `Array.init` consumes: the array's
+    /// allocation is then specialised and inlined (`Array(unsafeUninitializedCapacity:)` allocates through an
+    /// unspecialised runtime path that costs more than encoding a small term), and `_copyContents` writes the
+    /// bytes straight into its storage.
+    struct VersionedBytes: Collection {
+        let term: Term
+        /// The term's encoded size without the version byte.
+        let size: Int
+
+        /// What `_copyContents` leaves: nothing more to copy.
+        struct Iterator: IteratorProtocol {
+            mutating func next() -> UInt8? { nil }
+        }
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { size + 1 }
+        var count: Int { size + 1 }
+        var underestimatedCount: Int { size + 1 }
+        func index(after i: Int) -> Int { i + 1 }
+        subscript(position: Int) -> UInt8 { preconditionFailure("VersionedBytes is only copied into an array") }
+        func makeIterator() -> Iterator { preconditionFailure("VersionedBytes is only copied into an array") }
+
+        func _copyContents(initializing buffer: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, Int) {
+            precondition(buffer.count >= size + 1)
+            let start = buffer.baseAddress!
+            start.initialize(to: ExternalTermFormat.versionMagic)
+            TermWriter.write(term, to: UnsafeMutableRawPointer(start + 1), size: size)
+            return (Iterator(), size + 1)
+        }
+    }
+
+    // MARK: size
+
+    /// The encoded size of `term` without the version byte; throws what the encoding would throw.
+    static func encodedSize(of term: Term) throws(TermEncodingError) -> Int {
+        switch term {
         case .integer(let v):
-            if v >= 0 && v <= 255 {
-                buffer.writeMultipleIntegers(T.smallInteger, UInt8(v))
-            } else if v >= Int64(Int32.min) && v <= Int64(Int32.max) {
-                buffer.writeMultipleIntegers(T.integer, Int32(v))
-            } else {
-                var m = v.magnitude
-                var n: UInt8 = 0
-                var tmp = m
-                while tmp != 0 { n += 1; tmp >>= 8 }
-                buffer.writeMultipleIntegers(T.smallBig, n, UInt8(v < 0 ? 1 : 0))
-                for _ in 0..<n {
-                    buffer.writeInteger(UInt8(truncatingIfNeeded: m))
-                    m >>= 8
-                }
-            }
+            return integerSize(v)
         case .bigInteger(let v):
-            if let small = v.int64Value { return try Term.integer(small).encode(into: &buffer) }
+            if let small = v.int64Value { return integerSize(small) }
             let n = v.magnitude.count
-            if n <= 255 {
-                buffer.writeMultipleIntegers(T.smallBig, UInt8(n), UInt8(v.isNegative ? 1 : 0))
-            } else {
-                guard n <= UInt32.max else { throw TermEncodingError(.tooLarge(n)) }
-                buffer.writeMultipleIntegers(T.largeBig, UInt32(n), UInt8(v.isNegative ? 1 : 0))
-            }
-            buffer.writeBytes(v.magnitude)
+            guard n <= UInt32.max else { throw TermEncodingError(.tooLarge(n)) }
+            return (n <= 255 ? 3 : 6) + n
         case .float(let d):
             guard d.isFinite else { throw TermEncodingError(.nonFiniteFloat) }
-            buffer.writeMultipleIntegers(T.newFloat, d.bitPattern)
+            return 9
         case .atom(let a):
-            try Term.encodeAtom(a, into: &buffer)
+            return try atomSize(a)
         case .tuple(let elements):
-            if elements.count <= 255 {
-                buffer.writeMultipleIntegers(T.smallTuple, UInt8(elements.count))
-            } else {
-                buffer.writeMultipleIntegers(T.largeTuple, try Term.count32(elements.count))
-            }
-            for e in elements { try e.encode(into: &buffer) }
+            _ = try count32(elements.count)
+            return (elements.count <= 255 ? 2 : 5) + (try elementsSize(elements))
         case .list(let elements):
-            if elements.isEmpty {
-                buffer.writeInteger(T.nil)
-            } else if elements.count <= 65535, let bytes = Term.byteString(elements) {
-                buffer.writeMultipleIntegers(T.string, UInt16(elements.count))
-                buffer.writeBytes(bytes)
-            } else {
-                buffer.writeMultipleIntegers(T.list, try Term.count32(elements.count))
-                for e in elements { try e.encode(into: &buffer) }
-                buffer.writeInteger(T.nil)
-            }
+            if elements.isEmpty { return 1 }
+            if elements.count <= 65535 && isByteString(elements) { return 3 + elements.count }
+            _ = try count32(elements.count)
+            return 6 + (try elementsSize(elements))
         case .improperList(let elements, let tail):
-            buffer.writeMultipleIntegers(T.list, try Term.count32(elements.count))
-            for e in elements { try e.encode(into: &buffer) }
-            try tail.encode(into: &buffer)
+            _ = try count32(elements.count)
+            return 5 + (try elementsSize(elements)) + (try encodedSize(of: tail))
         case .map(let map):
-            buffer.writeMultipleIntegers(T.map, try Term.count32(map.count))
+            _ = try count32(map.count)
+            var size = 5
             for entry in map.entries {
-                try entry.key.encode(into: &buffer)
-                try entry.value.encode(into: &buffer)
+                size += try encodedSize(of: entry.key)
+                size += try encodedSize(of: entry.value)
             }
+            return size
         case .binary(let bytes):
-            buffer.writeMultipleIntegers(T.binary, try Term.count32(bytes.count))
-            buffer.writeBytes(bytes)
+            return 5 + Int(try count32(bytes.count))
         case .bitBinary(let b):
-            buffer.writeMultipleIntegers(T.bitBinary, try Term.count32(b.bytes.count), b.bitsInLastByte)
-            buffer.writeBytes(b.bytes)
+            return 6 + Int(try count32(b.bytes.count))
         case .pid(let p):
-            buffer.writeInteger(T.newPid)
-            try Term.encodeAtom(p.node, into: &buffer)
-            buffer.writeMultipleIntegers(p.id, p.serial, p.creation)
+            return 13 + (try atomSize(p.node))
         case .port(let p):
-            if p.id <= UInt64(UInt32.max) {
-                buffer.writeInteger(T.newPort)
-                try Term.encodeAtom(p.node, into: &buffer)
-                buffer.writeMultipleIntegers(UInt32(p.id), p.creation)
-            } else {
-                buffer.writeInteger(T.v4Port)
-                try Term.encodeAtom(p.node, into: &buffer)
-                buffer.writeMultipleIntegers(p.id, p.creation)
-            }
+            return (p.id <= UInt64(UInt32.max) ? 9 : 13) + (try atomSize(p.node))
         case .reference(let r):
             guard (1...Reference.maximumIDs).contains(r.ids.count) else {
                 throw TermEncodingError(.invalidReference(idCount: r.ids.count))
             }
-            buffer.writeMultipleIntegers(T.newerReference, UInt16(r.ids.count))
-            try Term.encodeAtom(r.node, into: &buffer)
-            buffer.writeInteger(r.creation)
-            for id in r.ids { buffer.writeInteger(id) }
-        case .fun(.export(let module, let function, let arity)):
-            buffer.writeInteger(T.export)
-            try Term.encodeAtom(module, into: &buffer)
-            try Term.encodeAtom(function, into: &buffer)
-            buffer.writeMultipleIntegers(T.smallInteger, arity)
+            return 7 + 4 * r.ids.count + (try atomSize(r.node))
+        case .fun(.export(let module, let function, _)):
+            return 3 + (try atomSize(module)) + (try atomSize(function))
         case .fun(.local(let f)):
-            buffer.writeBytes(f.encoded)
+            return f.encoded.count
         }
+    }
+
+    /// The summed sizes of container elements, integers inline (no call, no copy of the element).
+    @inline(__always)
+    private static func elementsSize(_ elements: [Term]) throws(TermEncodingError) -> Int {
+        try elements.withUnsafeBufferPointer { (buffer) throws(TermEncodingError) -> Int in
+            var size = 0
+            var p = buffer.baseAddress
+            let end = p.map { $0 + buffer.count }
+            while p != end {
+                let element = p.unsafelyUnwrapped
+                if case .integer(let v) = element.pointee {
+                    size += integerSize(v)
+                } else {
+                    size += try encodedSize(of: element.pointee)
+                }
+                p = element + 1
+            }
+            return size
+        }
+    }
+
+    @inline(__always)
+    private static func integerSize(_ v: Int64) -> Int {
+        if UInt64(bitPattern: v) <= 255 { return 2 }
+        if v >= Int64(Int32.min) && v <= Int64(Int32.max) { return 5 }
+        return 3 + (71 - v.magnitude.leadingZeroBitCount) / 8
+    }
+
+    @inline(__always)
+    private static func atomSize(_ atom: Atom) throws(TermEncodingError) -> Int {
+        let length = atom.name.utf8.count
+        if length <= 255 { return 2 + length }
+        if atom.characterCount > Atom.maximumCharacters { throw TermEncodingError(.atomTooLong(atom.name)) }
+        return 3 + length
     }
 
     @inline(__always)
@@ -109,29 +166,201 @@ extension Term {
         return UInt32(n)
     }
 
-    /// Writes an atom as `SMALL_ATOM_UTF8_EXT` or `ATOM_UTF8_EXT`.
-    static func encodeAtom(_ atom: Atom, into buffer: inout ByteBuffer) throws(TermEncodingError) {
-        let utf8 = atom.name.utf8
-        let length = utf8.count
-        if length > Atom.maximumCharacters && atom.characterCount > Atom.maximumCharacters {
-            throw TermEncodingError(.atomTooLong(atom.name))
+    /// Whether every element is an integer 0...255, so that the list is written as `STRING_EXT`. Allocates nothing.
+    @inline(__always)
+    private static func isByteString(_ elements: [Term]) -> Bool {
+        elements.withUnsafeBufferPointer { buffer in
+            for e in buffer {
+                guard case .integer(let v) = e, UInt64(bitPattern: v) <= 255 else { return false }
+            }
+            return true
         }
-        if length <= 255 {
-            buffer.writeMultipleIntegers(ExternalTermFormat.Tag.smallAtomUTF8, UInt8(length))
-        } else {
-            buffer.writeMultipleIntegers(ExternalTermFormat.Tag.atomUTF8, UInt16(length))
-        }
-        buffer.writeString(atom.name)
     }
 
-    /// The bytes of a list whose elements are all integers 0...255 (written as `STRING_EXT`), else `nil`.
-    static func byteString(_ elements: [Term]) -> [UInt8]? {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(elements.count)
-        for e in elements {
-            guard case .integer(let v) = e, v >= 0, v <= 255 else { return nil }
-            bytes.append(UInt8(v))
+    // MARK: write
+
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        #if DEBUG
+        assert(end - cursor >= n, "ETF write past the computed size")
+        #endif
+    }
+
+    @inline(__always)
+    private mutating func u8(_ v: UInt8) {
+        reserve(1)
+        cursor.pointee = v
+        cursor += 1
+    }
+
+    @inline(__always)
+    private mutating func be<I: FixedWidthInteger>(_ v: I) {
+        reserve(MemoryLayout<I>.size)
+        UnsafeMutableRawPointer(cursor).storeBytes(of: v.bigEndian, as: I.self)
+        cursor += MemoryLayout<I>.size
+    }
+
+    @inline(__always)
+    private mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        reserve(source.count)
+        if let base = source.baseAddress { UnsafeMutableRawPointer(cursor).copyMemory(from: base, byteCount: source.count) }
+        cursor += source.count
+    }
+
+    @inline(__always)
+    private mutating func bytes(_ source: [UInt8]) {
+        source.withUnsafeBytes { bytes($0) }
+    }
+
+    @inline(__always)
+    private mutating func integer(_ v: Int64) {
+        if UInt64(bitPattern: v) <= 255 {
+            u8(T.smallInteger)
+            u8(UInt8(truncatingIfNeeded: v))
+        } else if v >= Int64(Int32.min) && v <= Int64(Int32.max) {
+            u8(T.integer)
+            be(Int32(truncatingIfNeeded: v))
+        } else {
+            var m = v.magnitude
+            let n = (71 - m.leadingZeroBitCount) / 8
+            u8(T.smallBig)
+            u8(UInt8(n))
+            u8(v < 0 ? 1 : 0)
+            for _ in 0..<n {
+                u8(UInt8(truncatingIfNeeded: m))
+                m >>= 8
+            }
         }
-        return bytes
+    }
+
+    /// `SMALL_ATOM_UTF8_EXT` or `ATOM_UTF8_EXT`, copying the name's UTF-8 as it is (a `String` is valid UTF-8).
+    @inline(__always)
+    private mutating func atom(_ atom: Atom) {
+        let utf8 = atom.name.utf8
+        let length = utf8.count
+        if length <= 255 {
+            u8(T.smallAtomUTF8)
+            u8(UInt8(length))
+        } else {
+            u8(T.atomUTF8)
+            be(UInt16(length))
+        }
+        let copied: Void? = utf8.withContiguousStorageIfAvailable { bytes(UnsafeRawBufferPointer($0)) }
+        if copied == nil {
+            for b in utf8 { u8(b) }
+        }
+    }
+
+    private mutating func elements(_ elements: [Term]) {
+        elements.withUnsafeBufferPointer { buffer in
+            guard var p = buffer.baseAddress else { return }
+            let end = p + buffer.count
+            while p != end {
+                if case .integer(let v) = p.pointee { integer(v) } else { term(p.pointee) }
+                p += 1
+            }
+        }
+    }
+
+    private mutating func term(_ term: Term) {
+        switch term {
+        case .integer(let v):
+            integer(v)
+        case .bigInteger(let v):
+            if let small = v.int64Value { return integer(small) }
+            let n = v.magnitude.count
+            if n <= 255 {
+                u8(T.smallBig)
+                u8(UInt8(n))
+            } else {
+                u8(T.largeBig)
+                be(UInt32(n))
+            }
+            u8(v.isNegative ? 1 : 0)
+            bytes(v.magnitude)
+        case .float(let d):
+            u8(T.newFloat)
+            be(d.bitPattern)
+        case .atom(let a):
+            atom(a)
+        case .tuple(let e):
+            if e.count <= 255 {
+                u8(T.smallTuple)
+                u8(UInt8(e.count))
+            } else {
+                u8(T.largeTuple)
+                be(UInt32(e.count))
+            }
+            elements(e)
+        case .list(let e):
+            if e.isEmpty {
+                u8(T.nil)
+            } else if e.count <= 65535 && TermWriter.isByteString(e) {
+                u8(T.string)
+                be(UInt16(e.count))
+                e.withUnsafeBufferPointer { buffer in
+                    for case .integer(let v) in buffer { u8(UInt8(truncatingIfNeeded: v)) }
+                }
+            } else {
+                u8(T.list)
+                be(UInt32(e.count))
+                elements(e)
+                u8(T.nil)
+            }
+        case .improperList(let e, let tail):
+            u8(T.list)
+            be(UInt32(e.count))
+            elements(e)
+            self.term(tail)
+        case .map(let map):
+            u8(T.map)
+            be(UInt32(map.count))
+            map.entries.withUnsafeBufferPointer { buffer in
+                for entry in buffer {
+                    self.term(entry.key)
+                    self.term(entry.value)
+                }
+            }
+        case .binary(let b):
+            u8(T.binary)
+            be(UInt32(b.count))
+            bytes(b)
+        case .bitBinary(let b):
+            u8(T.bitBinary)
+            be(UInt32(b.bytes.count))
+            u8(b.bitsInLastByte)
+            bytes(b.bytes)
+        case .pid(let p):
+            u8(T.newPid)
+            atom(p.node)
+            be(p.id)
+            be(p.serial)
+            be(p.creation)
+        case .port(let p):
+            if p.id <= UInt64(UInt32.max) {
+                u8(T.newPort)
+                atom(p.node)
+                be(UInt32(p.id))
+            } else {
+                u8(T.v4Port)
+                atom(p.node)
+                be(p.id)
+            }
+            be(p.creation)
+        case .reference(let r):
+            u8(T.newerReference)
+            be(UInt16(r.ids.count))
+            atom(r.node)
+            be(r.creation)
+            for id in r.ids { be(id) }
+        case .fun(.export(let module, let function, let arity)):
+            u8(T.export)
+            atom(module)
+            atom(function)
+            u8(T.smallInteger)
+            u8(arity)
+        case .fun(.local(let f)):
+            bytes(f.encoded)
+        }
     }
 }

@@ -253,6 +253,7 @@ struct TermReader: ~Copyable {
     private mutating func stackTerm(depth: Int) throws(Err) -> Term {
         typealias T = ExternalTermFormat.Tag
         var frames: [Frame] = []
+        frames.reserveCapacity(64)
         while true {
             let offset = position
             let tag = try u8()
@@ -289,6 +290,12 @@ struct TermReader: ~Copyable {
             }
             // Add the value to its container, closing every container that it completes.
             while let top = frames.indices.last {
+                if frames[top].kind == .list && frames[top].elements.count == frames[top].needed - 1 {
+                    // The list's tail: build the list from its elements without appending the tail to them.
+                    let frame = frames.removeLast()
+                    value = TermReader.list(frame.elements, tail: value)
+                    continue
+                }
                 frames[top].elements.append(value)
                 if frames[top].elements.count < frames[top].needed { break }
                 let frame = frames.removeLast()
@@ -312,7 +319,8 @@ struct TermReader: ~Copyable {
             self.needed = needed
             self.offset = offset
             elements = []
-            elements.reserveCapacity(needed)
+            // A list's tail is not kept with its elements.
+            elements.reserveCapacity(kind == .list ? needed - 1 : needed)
         }
     }
 
@@ -321,9 +329,7 @@ struct TermReader: ~Copyable {
         case .tuple:
             return .tuple(frame.elements)
         case .list:
-            var elements = frame.elements
-            let tail = elements.removeLast()
-            return TermReader.list(elements, tail: tail)
+            preconditionFailure("lists are completed by their tail in stackTerm")
         case .map:
             var entries: [TermMap.Entry] = []
             entries.reserveCapacity(frame.needed / 2)

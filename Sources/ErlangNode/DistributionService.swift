@@ -226,6 +226,17 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     }
 
     private func attemptFailed(_ peer: Atom, attempt: UInt64, error: any Error) {
+        if let handshakeError = error as? HandshakeError, handshakeError.status == "nok" {
+            // Simultaneous connect lost by name order: the peer's own attempt will bring the connection. Wait for
+            // it, within the setup time, before giving up.
+            state.withLock { _ = $0.attemptChannels.removeValue(forKey: attempt) }
+            let grace = configuration.setupTime * 2
+            Task {
+                try? await Task.sleep(for: grace)
+                self.attemptFailed(peer, attempt: attempt, error: NodeConnectError.simultaneousLost(peer))
+            }
+            return
+        }
         let waiters = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
             s.attemptChannels[attempt] = nil
             if s.abandoned.remove(attempt) != nil { return [] }  // the peer's own connection decides
@@ -475,9 +486,11 @@ public enum NodeStartError: Error, Sendable, CustomStringConvertible {
 
 enum NodeConnectError: Error, CustomStringConvertible {
     case notRegistered(Atom)
+    case simultaneousLost(Atom)
     var description: String {
         switch self {
         case .notRegistered(let n): return "\(n) is not registered in EPMD"
+        case .simultaneousLost(let n): return "\(n) answered nok but its own connection never came"
         }
     }
 }

@@ -83,15 +83,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         var lastError: (any Error)?
         for port in ports {
             do {
-                let channel = try await ServerBootstrap(group: group)
-                    .serverChannelOption(.backlog, value: 256)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .childChannelInitializer { [self] channel in
-                        channel.eventLoop.makeCompletedFuture { try self.setUpAcceptor(channel) }
-                    }
-                    .bind(host: configuration.bindAddress, port: port)
-                    .get()
+                let channel = try await configuration.transport.listen(
+                    host: configuration.bindAddress, port: port, group: group
+                ) { [self] channel in
+                    channel.eventLoop.makeCompletedFuture { try self.setUpAcceptor(channel) }
+                }
                 let bound = channel.localAddress?.port ?? port
                 state.withLock { $0.listener = channel }
                 listenPort.withLock { $0 = bound }
@@ -183,10 +179,9 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 port = Int(info.port)
             }
             let configuration = handshakeConfiguration()
-            let channel = try await ClientBootstrap(group: group)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connectTimeout(.seconds(5))
-                .channelInitializer { [self] channel in
+            let channel = try await self.configuration.transport.connect(
+                host: Self.addressFor(host: host), port: port, group: group, timeout: .seconds(5)
+            ) { [self] channel in
                     // The promise lives on the channel's loop, so its callback runs as the handshake completes,
                     // before the handshake handler passes on the bytes that follow it.
                     let promise = channel.eventLoop.makePromise(of: HandshakeResult.self)
@@ -202,8 +197,6 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                             setupTimeout: setupTimeout, logger: logger))
                     }
                 }
-                .connect(host: Self.addressFor(host: host), port: port)
-                .get()
             let stillWanted = state.withLock { s -> Bool in
                 guard !s.abandoned.contains(attempt), channel.isActive else { return false }
                 s.attemptChannels[attempt] = channel
@@ -298,6 +291,20 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         logger.info("nodeup \(peer)", metadata: ["hidden": "\(handshake.isHidden)", "role": "\(handshake.role)"])
         for send in queued { send(connection) }
         for w in waiters { w.resume(returning: true) }
+        if !handshake.isHidden { Task { await self.mesh(with: peer) } }
+    }
+
+    /// Transitive connections: a visible node learns its new peer's visible nodes and connects to each, so that
+    /// a cluster becomes a full mesh (OTP's `global` does this between BEAM nodes). Hidden connections never mesh.
+    func mesh(with peer: Atom) async {
+        guard let reply = await node.rpc(peer, "erlang", "nodes", [], timeout: .seconds(5)), let others = reply.listElements else {
+            return
+        }
+        for case .atom(let other) in others where other != node.name && connection(to: other) == nil {
+            if await connect(other) {
+                logger.debug("meshed with \(other) through \(peer)")
+            }
+        }
     }
 
     /// A connection's channel closed.

@@ -93,6 +93,32 @@ extension Node {
         return result
     }
 
+    /// Calls `Module:Function(Arguments)` on another node through its `rex` server, as `rpc:call/5` does with the
+    /// old protocol that every OTP node (and every Swift node) serves. `nil` when there is no answer in time.
+    public func rpc(_ peer: Atom, _ module: Atom, _ function: Atom, _ arguments: [Term], timeout: Duration = .seconds(10)) async -> Term? {
+        let result: Term? = await withCheckedContinuation { continuation in
+            spawn { p in
+                let ref = p.monitor(.name("rex", node: peer))
+                p.send(.tuple("$gen_call", .tuple(.pid(p.pid), .reference(ref)),
+                              .tuple("call", .atom(module), .atom(function), .list(arguments), .pid(p.pid))),
+                       to: "rex", on: peer)
+                let reply = await p.receive(timeout: timeout) { m in
+                    guard case .tuple(let e) = m else { return false }
+                    return (e.count == 2 && e[0] == .reference(ref)) || (e.count == 5 && e[0] == "DOWN" && e[1] == .reference(ref))
+                }
+                p.demonitor(ref)
+                if let reply, case .tuple(let e) = reply, e.count == 2 {
+                    continuation.resume(returning: e[1])
+                } else if let reply, case .tuple(let e) = reply, e.count == 5 {
+                    continuation.resume(returning: .tuple("badrpc", .tuple("nodedown", .atom(peer)), e[4]))
+                } else {
+                    continuation.resume(returning: nil)
+                }
+            }
+        }
+        return result
+    }
+
     /// The functions every node serves to rpc: `erlang:node/0`, `nodes/0,1`, `is_alive/0`, `whereis/1`,
     /// `spawn/4`, `disconnect_node/1` and `net_kernel:connect_node/1`.
     func installBuiltinFunctions() {

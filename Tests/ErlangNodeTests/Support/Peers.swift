@@ -138,10 +138,10 @@ final class InteropWorld: @unchecked Sendable {
     }
 
     /// Starts `erl -sname NAME` running `script` (Erlang expressions; end with `halt()` or keep running).
-    func erl(_ name: String, script: String, extraArgs: [String] = [], cookie: String? = nil) throws -> ChildProcess {
+    func erl(_ name: String, script: String, extraArgs: [String] = [], cookie: String? = nil, nameFlag: String = "-sname") throws -> ChildProcess {
         let child = try ChildProcess(
             release.erl,
-            ["-sname", name, "-setcookie", cookie ?? self.cookie, "-noshell"] + extraArgs + ["-eval", script],
+            [nameFlag, name, "-setcookie", cookie ?? self.cookie, "-noshell"] + extraArgs + ["-eval", script],
             environment: ["ERL_EPMD_PORT": "\(epmdPort)"])
         children.append(child)
         return child
@@ -149,10 +149,12 @@ final class InteropWorld: @unchecked Sendable {
 
     /// Starts a Swift node in this process.
     func swiftNode(_ alive: String, hidden: Bool = false, cookie: String? = nil, tickTime: Duration = .seconds(60),
+                   setupTime: Duration = .seconds(7),
                    setup: (@Sendable (Node) async throws -> Void)? = nil) async throws -> Node {
         var config = NodeConfiguration(name: Atom("\(alive)@\(host)"), nameKind: .short, cookie: cookie ?? self.cookie)
         config.hidden = hidden
         config.netTickTime = tickTime
+        config.setupTime = setupTime
         config.discovery = .epmd(port: epmdPort, startEmbedded: false)
         config.bindAddress = "127.0.0.1"
         var logger = Logger(label: "test-\(alive)")

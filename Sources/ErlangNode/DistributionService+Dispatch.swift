@@ -1,6 +1,7 @@
 import Synchronization
 import ErlangDistribution
 import ErlangTerm
+import Logging
 
 extension DistributionService {
     /// Carries out one message from a peer, on the connection's event loop (so in order per connection).
@@ -11,11 +12,8 @@ extension DistributionService {
             if let payload { node.send(payload, to: to) }
         case .regSend(let from, _, let name), .regSendTT(let from, _, let name, _):
             guard let payload else { return }
-            if let pid = node.whereis(name) {
-                node.send(payload, to: pid)
-            } else if name == "rex" {
-                serveRex(payload, from: from)
-            }
+            _ = from
+            if let pid = node.whereis(name) { node.send(payload, to: pid) }
         case .aliasSend, .aliasSendTT:
             break  // this node creates no aliases, so none can be addressed
         case .link(let from, let to):
@@ -85,12 +83,39 @@ extension DistributionService {
         node.send(.tuple("DOWN", .reference(reference), "process", object, reason), to: to)
     }
 
-    /// The old `rex` protocol (`rpc:block_call`, probes of `rpc:cast`/multicall): answered by the rpc service.
-    private func serveRex(_ message: Term, from: Pid) {
-        node.serveRex(message, from: from)
+    /// The old `rex` protocol (`rpc:block_call`, probes of `rpc:cast`/multicall): answered by the rpc service,
+    /// within the node's policy.
+    func serveRex(_ message: Term) {
+        if let call = message.tagged("$gen_call") ?? message.tagged("$gen_cast"), let request = call.last,
+           let args = request.tagged("call") ?? request.tagged("cast"), args.count >= 3,
+           let m = args[0].atomValue, let f = args[1].atomValue, let a = args[2].listElements,
+           !configuration.policy.allowsSpawn(m, f, arity: a.count, from: Self.caller(of: message) ?? Pid(node: "nonode@nohost", id: 0, serial: 0, creation: 0)) {
+            if call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2, let caller = fromTag[0].pidValue {
+                node.send(.tuple(fromTag[1], .tuple("badrpc", "notsup")), to: caller)
+            }
+            return
+        }
+        node.serveRex(message)
+    }
+
+    /// The calling pid of a `gen` protocol message (`{'$gen_call', {From, Tag}, _}`), if any.
+    static func caller(of message: Term) -> Pid? {
+        guard let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2 else { return nil }
+        return from[0].pidValue
     }
 
     private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
+        let policy = configuration.policy
+        var allowed = policy.allowsSpawn(entry.module, entry.function, arity: entry.arity, from: from)
+        if allowed, entry.module == "erpc", entry.function == "execute_call", arguments.count == 4,
+           let m = arguments[1].atomValue, let f = arguments[2].atomValue, let a = arguments[3].listElements {
+            allowed = policy.allowsSpawn(m, f, arity: a.count, from: from)
+        }
+        guard allowed else {
+            logger.notice("refusing spawn of \(entry) from \(from): not allowed by the node's policy")
+            connection.send(.spawnReply(requestID: requestID, to: from, flags: [], result: .error("notsup")), logger: logger)
+            return
+        }
         let link = options.contains("link")
         let monitor = options.contains("monitor")
         let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)

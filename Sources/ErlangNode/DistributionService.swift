@@ -116,6 +116,10 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     func handshakeStatus(forPeer peerName: String, flags: DistributionFlags, creation: UInt32?) -> HandshakeStatusDecision {
         let peer = Atom(peerName)
+        guard configuration.policy.allowsConnection(from: peer) else {
+            logger.notice("refusing \(peerName): not allowed by the node's policy")
+            return .notAllowed
+        }
         guard configuration.acceptsNameKind(of: peer) else {
             logger.notice("refusing \(peerName): its name kind differs from ours (short/long names never mix)")
             return .notAllowed

@@ -19,6 +19,10 @@ extension Node {
         node.router = service
         node.startNetKernel()
         node.installBuiltinFunctions()
+        // `rex`, the rpc server (rpc:block_call, rpc:cast, multicall probes, and our own mesh queries).
+        try node.register("rex", node.spawn { [weak service] p in
+            while let message = await p.receive() { service?.serveRex(message) }
+        })
         let port = try await service.listen()
         do {
             try await setup?(node)

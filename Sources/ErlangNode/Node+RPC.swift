@@ -52,7 +52,7 @@ extension Node {
     }
 
     /// The old rpc server `rex`: `{call, M, F, A, GL}` calls, `{cast, ...}` casts and `features_request` probes.
-    func serveRex(_ message: Term, from: Pid) {
+    func serveRex(_ message: Term) {
         if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2,
            let caller = fromTag[0].pidValue, let request = call[1].tagged("call"), request.count >= 3,
            let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {

@@ -38,6 +38,8 @@ public struct NodeConfiguration: Sendable {
     public var bindAddress = "0.0.0.0"
     /// How peers find this node.
     public var discovery: Discovery = .epmd(port: 4369, startEmbedded: true)
+    /// What other nodes may do here (connect, spawn, call).
+    public var policy: any NetKernelPolicy = OpenPolicy()
     /// The carrier of distribution connections (TCP unless another is plugged in).
     public var transport: any DistributionTransport = TCPTransport()
     /// Whether the node requires what OTP 26+ requires of peers (V4_NC and UNLINK_ID) instead of OTP 25's set.

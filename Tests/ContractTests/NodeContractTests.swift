@@ -102,7 +102,7 @@ struct NodeContractTests {
                                                             ("@\(w.host)", "bad name @h", DFlag.rawClient, true),
                                                             ("x@", "bad name x@", DFlag.rawClient, true),
                                                             ("", "bad name empty", DFlag.rawClient, true),
-                                                            (rawName, "wrong digest", DFlag.rawClient, false)]
+                                                            (w.nodeName("rawbad"), "wrong digest", DFlag.rawClient, false)]
             for (flagName, bit) in DFlag.mandatory25Names where bit != DFlag.handshake23 {
                 cases.append((w.nodeName("raw\(cases.count)"), "missing \(flagName)", DFlag.rawClient & ~bit, true))
             }

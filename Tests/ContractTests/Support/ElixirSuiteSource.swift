@@ -13,8 +13,8 @@ defmodule ContractCheck do
       exit({:check_result, r})
     end)
     res = receive do
-      {:DOWN, ^ref, :process, ^pid, {:check_result, r}} -> r
-      {:DOWN, ^ref, :process, ^pid, other} -> {:fail, {:died, other}}
+      {:DOWN, r0, :process, p0, {:check_result, r}} when r0 == ref and p0 == pid -> r
+      {:DOWN, r0, :process, p0, other} when r0 == ref and p0 == pid -> {:fail, {:died, other}}
     after 30_000 ->
       Process.exit(pid, :kill)
       {:fail, :timeout}
@@ -22,7 +22,7 @@ defmodule ContractCheck do
     ms = System.monotonic_time(:millisecond) - t0
     case res do
       :ok -> IO.puts("RESULT #{name} ok #{ms}ms")
-      other -> IO.puts("RESULT elixir/#{name} FAIL " <> String.replace(inspect(other, limit: 30, printable_limit: 300), "\n", " "))
+      other -> IO.puts("RESULT #{name} FAIL " <> String.replace(inspect(other, limit: 30, printable_limit: 300), "\n", " "))
     end
   end
 
@@ -30,7 +30,7 @@ defmodule ContractCheck do
     ref = make_ref()
     send({:server, t}, {{:rt, ref, term}, self()})
     receive do
-      {:rt, ^ref, back} ->
+      {:rt, r0, back} when r0 == ref ->
         if back === term and :erlang.term_to_binary(back, [:deterministic]) == :erlang.term_to_binary(term, [:deterministic]) do
           :ok
         else
@@ -57,40 +57,40 @@ defmodule ContractData do
 end
 
 t = String.to_atom(System.fetch_env!("CONTRACT_TARGET"))
-import ContractCheck
+alias ContractCheck, as: C
 
-check("elixir/node_connect", fn -> connect(t, System.monotonic_time(:millisecond) + 10_000) end)
-check("elixir/node_list", fn -> eq(true, t in Node.list()) end)
-check("elixir/utf8_binaries", fn -> rt(t, ["héllo wörld 😀", "", "日本語", <<0, 255>>]) end)
-check("elixir/charlists", fn -> rt(t, [~c"charlist", ~c"", [233, 128512]]) end)
-check("elixir/keyword_lists", fn -> rt(t, [a: 1, b: "two", c: [d: :e]]) end)
-check("elixir/structs", fn -> rt(t, {%ContractData{name: "n", tags: [:a], meta: %{1 => 1.0}}, URI.parse("http://example.com:80/p?q=1"), 1..10, ~D[2024-01-02]}) end)
-check("elixir/mapsets", fn -> rt(t, {MapSet.new([1, 2, 3]), MapSet.new(1..100), MapSet.new(["a", :b, {1}])}) end)
-check("elixir/mixed", fn -> rt(t, %{"k" => [x: %ContractData{}], :set => MapSet.new(1..40), -1 => {:ok, self(), make_ref()}}) end)
-check("elixir/genserver_cast_call", fn ->
+C.check("elixir/node_connect", fn -> C.connect(t, System.monotonic_time(:millisecond) + 10_000) end)
+C.check("elixir/node_list", fn -> C.eq(true, t in Node.list()) end)
+C.check("elixir/utf8_binaries", fn -> C.rt(t, ["héllo wörld 😀", "", "日本語", <<0, 255>>]) end)
+C.check("elixir/charlists", fn -> C.rt(t, [~c"charlist", ~c"", [233, 128512]]) end)
+C.check("elixir/keyword_lists", fn -> C.rt(t, [a: 1, b: "two", c: [d: :e]]) end)
+C.check("elixir/structs", fn -> C.rt(t, {struct(ContractData, name: "n", tags: [:a], meta: %{1 => 1.0}), URI.parse("http://example.com:80/p?q=1"), 1..10, ~D[2024-01-02]}) end)
+C.check("elixir/mapsets", fn -> C.rt(t, {MapSet.new([1, 2, 3]), MapSet.new(1..100), MapSet.new(["a", :b, {1}])}) end)
+C.check("elixir/mixed", fn -> C.rt(t, %{"k" => [x: struct(ContractData)], :set => MapSet.new(1..40), -1 => {:ok, self(), make_ref()}}) end)
+C.check("elixir/genserver_cast_call", fn ->
   GenServer.cast({:counter, t}, :reset)
-  with :ok <- eq(0, GenServer.call({:counter, t}, :get, 5000)),
-       :ok <- eq(1, GenServer.call({:counter, t}, :incr, 5000)),
-       do: eq(1, GenServer.call({:counter, t}, :get, 5000))
+  with :ok <- C.eq(0, GenServer.call({:counter, t}, :get, 5000)),
+       :ok <- C.eq(1, GenServer.call({:counter, t}, :incr, 5000)),
+       do: C.eq(1, GenServer.call({:counter, t}, :get, 5000))
 end)
-check("elixir/rpc_call", fn -> eq(t, :rpc.call(t, :erlang, :node, [], 5000)) end)
-check("elixir/node_spawn_send_node", fn ->
+C.check("elixir/rpc_call", fn -> C.eq(t, :rpc.call(t, :erlang, :node, [], 5000)) end)
+C.check("elixir/node_spawn_send_node", fn ->
   pid = Node.spawn(t, :s, :send_node, [self()])
   receive do
-    ^t -> eq(t, node(pid))
+    ^t -> C.eq(t, node(pid))
   after 5000 -> :no_node_name
   end
 end)
-check("elixir/process_monitor", fn ->
+C.check("elixir/process_monitor", fn ->
   pid = Node.spawn(t, :s, :echo, [])
   ref = Process.monitor(pid)
   send(pid, {:exit, :bye})
   receive do
-    {:DOWN, ^ref, :process, ^pid, reason} -> eq(:bye, reason)
+    {:DOWN, r0, :process, p0, reason} when r0 == ref and p0 == pid -> C.eq(:bye, reason)
   after 5000 -> :no_down
   end
 end)
-check("elixir/node_disconnect", fn -> eq(true, Node.disconnect(t)) end)
+C.check("elixir/node_disconnect", fn -> C.eq(true, Node.disconnect(t)) end)
 IO.puts("DONE")
 """#
 }

@@ -47,6 +47,10 @@ extension Term {
     /// UTF-8 text as `<<"text"/utf8>>`), floats in Erlang's shortest round-trip form, atoms quoted when needed. Map
     /// entries print in the map's order, which for a decoded map is the order OTP sent. Deep terms are printed with
     /// an explicit stack.
+    ///
+    /// Identifiers print as their node prints them when it is ``TextOptions/localNode`` (`<0.85.0>`), else with
+    /// the node's name (`<'b@host'.85.0>`); a local fun prints as `#Fun<Module.Index.Uniq>`, which is not
+    /// parseable.
     public func erlangText(_ options: TextOptions = .p) -> String {
         enum Work {
             case term(Term)
@@ -97,7 +101,8 @@ extension Term {
             case .map(let map):
                 out += "#{"
                 stack.append(.text("}"))
-                let entries = map.entries
+                // OTP 25 prints a hash map (more than 32 keys) in the reverse of the order it encodes it in.
+                let entries = map.count > 32 ? map.entries.reversed() : map.entries
                 for i in entries.indices.reversed() {
                     stack.append(.term(entries[i].value))
                     stack.append(.text(" => "))
@@ -116,7 +121,7 @@ extension Term {
             case .fun(.export(let m, let f, let a)):
                 out += "fun \(Term.erlangAtom(m, encoding: options.encoding)):\(Term.erlangAtom(f, encoding: options.encoding))/\(a)"
             case .fun(.local(let f)):
-                out += "#Fun<\(Term.erlangAtom(f.module, encoding: options.encoding)).\(f.printedIndexAndUniq)>"
+                out += "#Fun<\(f.module.name).\(f.printedIndexAndUniq)>"  // erlang:fun_to_list/1 leaves the module unquoted
             }
         }
         return out
@@ -208,26 +213,11 @@ extension Term {
     static func erlangBinary(_ bytes: [UInt8], _ options: TextOptions) -> String {
         if bytes.isEmpty { return "<<>>" }
         if options.encoding == .unicode {
-            // Decode in order: an invalid sequence falls back to Latin-1; a character outside the printable
-            // range makes it bytes.
-            var decoder = Unicode.UTF8()
-            var iterator = bytes.makeIterator()
-            var codes: [UInt32] = []
-            var valid = true
-            decoding: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let s):
-                    let printable = options.printableRange == .unicode ? isPrintableUnicode(s.value) : isPrintableLatin1(s.value)
-                    guard printable else { return "<<" + bytes.map(String.init).joined(separator: ",") + ">>" }
-                    codes.append(s.value)
-                case .emptyInput:
-                    break decoding
-                case .error:
-                    valid = false
-                    break decoding
-                }
-            }
-            if valid {
+            // Invalid UTF-8 falls back to Latin-1; valid UTF-8 prints as text only when every character is printable.
+            if let text = String(validating: bytes, as: UTF8.self) {
+                let codes = text.unicodeScalars.map(\.value)
+                let printable = options.printableRange == .unicode ? codes.allSatisfy(isPrintableUnicode) : codes.allSatisfy(isPrintableLatin1)
+                guard printable else { return "<<" + bytes.map(String.init).joined(separator: ",") + ">>" }
                 if codes.count == bytes.count { return "<<" + quotedText(codes, quote: "\"", encoding: .latin1) + ">>" }
                 return "<<" + quotedText(codes, quote: "\"", encoding: .unicode) + "/utf8>>"
             }

@@ -73,16 +73,17 @@ public struct TermParser: Sendable {
         self.options = options
     }
 
-    /// A partly built container on the explicit stack.
+    /// An open container on the explicit stack; its elements so far are `values[start...]` (maps alternate keys
+    /// and values there), so appending never copies a container.
     enum Frame {
-        case tuple([Term])
-        case list([Term])
-        case listTail([Term])
-        case mapKey([(Term, Term)])
-        case mapValue([(Term, Term)], key: Term)
+        case tuple(start: Int)
+        case list(start: Int)
+        case listTail(start: Int)
+        case mapKey(start: Int)
+        case mapValue(start: Int)
     }
 
-    /// A lexical token; `start` offsets are kept beside it for errors.
+    /// A lexical token.
     enum Token {
         case punctuation(String)  // { } [ ] | , => #{ << >> : / - .
         case term(Term)  // numbers, atoms, pids, references, ports
@@ -119,18 +120,30 @@ public struct TermParser: Sendable {
     /// Parses one term with an explicit stack of open containers.
     mutating func parseTerm() throws(TermParseError) -> Term {
         var stack: [Frame] = []
+        var values: [Term] = []
+        func take(from start: Int) -> [Term] {
+            let elements = Array(values[start...])
+            values.removeSubrange(start...)
+            return elements
+        }
         while true {
             // Read a value, or open a container and loop for its first element.
             let start = skipTrivia()
             let token = try nextToken()
             var value: Term
             switch token {
-            case .punctuation("{"):
-                if try consume("}") { value = .tuple([]) } else { try push(.tuple([]), on: &stack, at: start); continue }
-            case .punctuation("["):
-                if try consume("]") { value = .nil } else { try push(.list([]), on: &stack, at: start); continue }
-            case .punctuation("#{"):
-                if try consume("}") { value = .map(TermMap()) } else { try push(.mapKey([]), on: &stack, at: start); continue }
+            case .punctuation("{"), .punctuation("["), .punctuation("#{"):
+                guard stack.count < options.maximumDepth else {
+                    throw error(.limitExceeded(limit: "nesting depth", value: stack.count + 1, maximum: options.maximumDepth), at: start)
+                }
+                guard case .punctuation(let open) = token else { continue }
+                let close = open == "[" ? "]" : "}"
+                if try consume(close) {
+                    value = open == "{" ? .tuple([]) : open == "[" ? .nil : .map(TermMap())
+                } else {
+                    stack.append(open == "{" ? .tuple(start: values.count) : open == "[" ? .list(start: values.count) : .mapKey(start: values.count))
+                    continue
+                }
             case .punctuation("<<"):
                 value = try parseBinary(start: start)
             case .term(let t):
@@ -161,47 +174,45 @@ public struct TermParser: Sendable {
                 guard let frame = stack.popLast() else { return value }
                 let at = skipTrivia()
                 switch frame {
-                case .tuple(var elements):
-                    elements.append(value)
-                    try checkCount(elements.count, "tuple size", at: at)
+                case .tuple(let first):
+                    values.append(value)
+                    try checkCount(values.count - first, "tuple size", at: at)
                     let separator = try nextToken()
-                    if case .punctuation(",") = separator { stack.append(.tuple(elements)); break reduce }
-                    if case .punctuation("}") = separator { value = .tuple(elements); continue reduce }
+                    if case .punctuation(",") = separator { stack.append(frame); break reduce }
+                    if case .punctuation("}") = separator { value = .tuple(take(from: first)); continue reduce }
                     throw unexpected(separator, expected: "',' or '}'", at: at)
-                case .list(var elements):
-                    elements.append(value)
-                    try checkCount(elements.count, "list length", at: at)
+                case .list(let first):
+                    values.append(value)
+                    try checkCount(values.count - first, "list length", at: at)
                     let separator = try nextToken()
-                    if case .punctuation(",") = separator { stack.append(.list(elements)); break reduce }
-                    if case .punctuation("|") = separator { stack.append(.listTail(elements)); break reduce }
-                    if case .punctuation("]") = separator { value = .list(elements); continue reduce }
+                    if case .punctuation(",") = separator { stack.append(frame); break reduce }
+                    if case .punctuation("|") = separator { stack.append(.listTail(start: first)); break reduce }
+                    if case .punctuation("]") = separator { value = .list(take(from: first)); continue reduce }
                     throw unexpected(separator, expected: "',', '|' or ']'", at: at)
-                case .listTail(let elements):
+                case .listTail(let first):
                     let close = try nextToken()
                     guard case .punctuation("]") = close else { throw unexpected(close, expected: "']'", at: at) }
-                    value = .list(elements, tail: value)
-                case .mapKey(let pairs):
+                    value = .list(take(from: first), tail: value)
+                case .mapKey(let first):
                     let arrow = try nextToken()
                     guard case .punctuation("=>") = arrow else { throw unexpected(arrow, expected: "'=>'", at: at) }
-                    stack.append(.mapValue(pairs, key: value))
+                    values.append(value)
+                    stack.append(.mapValue(start: first))
                     break reduce
-                case .mapValue(var pairs, let key):
-                    pairs.append((key, value))
-                    try checkCount(pairs.count, "map size", at: at)
+                case .mapValue(let first):
+                    values.append(value)
+                    try checkCount((values.count - first) / 2, "map size", at: at)
                     let separator = try nextToken()
-                    if case .punctuation(",") = separator { stack.append(.mapKey(pairs)); break reduce }
-                    if case .punctuation("}") = separator { value = .map(TermMap(pairs)); continue reduce }
+                    if case .punctuation(",") = separator { stack.append(.mapKey(start: first)); break reduce }
+                    if case .punctuation("}") = separator {
+                        let flat = take(from: first)
+                        value = .map(TermMap(stride(from: 0, to: flat.count, by: 2).lazy.map { (flat[$0], flat[$0 + 1]) }))
+                        continue reduce
+                    }
                     throw unexpected(separator, expected: "',' or '}'", at: at)
                 }
             }
         }
-    }
-
-    mutating func push(_ frame: Frame, on stack: inout [Frame], at start: Int) throws(TermParseError) {
-        guard stack.count < options.maximumDepth else {
-            throw error(.limitExceeded(limit: "nesting depth", value: stack.count + 1, maximum: options.maximumDepth), at: start)
-        }
-        stack.append(frame)
     }
 
     func checkCount(_ count: Int, _ what: String, at start: Int) throws(TermParseError) {
@@ -714,11 +725,8 @@ public struct TermParser: Sendable {
             creation = options.localCreation
         } else {
             var sub = TermParser(text: nodeText, options: options)
-            guard let parsed = try? sub.parseDocument() else {
-                throw error(.unexpected(found: written, expected: "a node name in the \(kind)"), at: start)
-            }
-            switch parsed {
-            case .atom(let a): node = a
+            switch try? sub.parseDocument() {
+            case .atom(let a)?: node = a
             default:
                 // A bare long name such as b@127.0.0.1 is not one atom token; take the text as it stands.
                 guard nodeText.unicodeScalars.allSatisfy({ Self.isNameCharacter($0) || $0 == "." || $0 == "-" }) else {

@@ -12,7 +12,7 @@ struct ErlangNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erlang-node",
         abstract: "A pure-Swift Erlang node, and client commands for Erlang nodes.",
-        subcommands: [Start.self, Ping.self, Names.self]
+        subcommands: [Start.self, Ping.self, Names.self, RPC.self, Send.self]
     )
 }
 

@@ -1,0 +1,49 @@
+import ArgumentParser
+import ErlangNode
+import ErlangTerm
+import Foundation
+
+/// `erlang-node send NODE NAME 'TERM'`: sends a message to a registered process, like `{NAME, NODE} ! TERM`.
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send TERM to the process registered as NAME on a node, like {NAME, NODE} ! TERM.",
+        discussion: """
+            TERM is in Erlang term syntax, such as '{hello, "world", 42}'. The command returns once the message \
+            is delivered to the node (a ping follows it on the same connection).
+            Exit codes: 0 sent; 1 NAME is not registered there; 2 bad arguments; 3 the node cannot be reached \
+            or the cookie is wrong.
+            """
+    )
+
+    @Argument(help: "The node, NAME@HOST.") var target: String
+    @Argument(help: "The registered name of the receiving process.") var name: String
+    @Argument(help: "The message, in Erlang term syntax.") var message: String
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let targetNode = Atom(target)
+        guard case .atom(let registered) = try ClientSession.parse(name, what: "NAME", target: targetNode) else {
+            throw ClientSession.fail("NAME must be an atom", ClientExit.usage)
+        }
+        var term = try ClientSession.parse(message, what: "TERM", target: targetNode)
+
+        let session = try await ClientSession.connect(target, options: options, kind: "send")
+        if mentionsTarget(term, targetNode), let creation = await session.targetCreation() {
+            term = try ClientSession.parse(message, what: "TERM", target: targetNode, creation: creation)
+        }
+        // Refuse to drop the message silently, as `!` would for a name nobody holds.
+        let whereis = await session.rpc("erlang", "whereis", [.atom(registered)])
+        guard case .pid = whereis else {
+            await session.close()
+            let why = whereis == .undefined ? "no process is registered as \(Term.atom(registered).erlangText(.tp)) on \(target)"
+                : "cannot look up \(registered) on \(target): \(whereis.erlangText(.tp))"
+            throw ClientSession.fail(why, ClientExit.remoteError)
+        }
+        session.node.send(term, to: registered, on: targetNode)
+        // The message is ahead of the ping on the same connection, so the pong means it arrived.
+        let delivered = await session.node.ping(targetNode, timeout: .milliseconds(Int(options.timeout * 1000)))
+        await session.close()
+        guard delivered else { throw ClientSession.fail("\(target) went away before confirming delivery", ClientExit.unreachable) }
+    }
+}

@@ -87,7 +87,7 @@ extension DistributionService {
     /// within the node's policy.
     func serveRex(_ message: Term) {
         if let call = message.tagged("$gen_call") ?? message.tagged("$gen_cast"), let request = call.last,
-           let args = request.tagged("call") ?? request.tagged("cast"), args.count >= 3,
+           let args = request.tagged("call") ?? request.tagged("block_call") ?? request.tagged("cast"), args.count >= 3,
            let m = args[0].atomValue, let f = args[1].atomValue, let a = args[2].listElements,
            !configuration.policy.allowsSpawn(m, f, arity: a.count, from: Self.caller(of: message) ?? Pid(node: "nonode@nohost", id: 0, serial: 0, creation: 0)) {
             if call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2, let caller = fromTag[0].pidValue {
@@ -113,11 +113,16 @@ extension DistributionService {
         }
         guard allowed else {
             logger.notice("refusing spawn of \(entry) from \(from): not allowed by the node's policy")
-            connection.send(.spawnReply(requestID: requestID, to: from, flags: [], result: .error("notsup")), logger: logger)
+            let replyMode = options.first { $0.tagged("reply") != nil }?.tagged("reply")?.first ?? "yes"
+            if replyMode == "yes" || replyMode == "error_only" {
+                connection.send(.spawnReply(requestID: requestID, to: from, flags: [], result: .error("notsup")), logger: logger)
+            }
             return
         }
         let link = options.contains("link")
         let monitor = options.contains("monitor")
+        // {reply, yes | no | error_only | success_only}: whether a SPAWN_REPLY goes back on success.
+        let replyMode = options.first { $0.tagged("reply") != nil }?.tagged("reply")?.first ?? "yes"
         let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)
         var flags: SpawnReplyFlags = []
         if link {
@@ -128,7 +133,9 @@ extension DistributionService {
             node.addLocalMonitor(watcher: from, target: pid, object: .pid(pid), reference: requestID)
             flags.insert(.monitor)
         }
-        connection.send(.spawnReply(requestID: requestID, to: from, flags: flags, result: .pid(pid)), logger: logger)
+        if replyMode == "yes" || replyMode == "success_only" {
+            connection.send(.spawnReply(requestID: requestID, to: from, flags: flags, result: .pid(pid)), logger: logger)
+        }
         node.release(pid)
     }
 }

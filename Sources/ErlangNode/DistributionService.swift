@@ -300,7 +300,15 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     /// Transitive connections: a visible node learns its new peer's visible nodes and connects to each, so that
     /// a cluster becomes a full mesh (OTP's `global` does this between BEAM nodes). Hidden connections never mesh.
+    ///
+    /// Both ways: this node connects to the peer's visible nodes, and asks the peer (through its `rex`) to connect
+    /// to this node's other visible nodes, so that two BEAM nodes that each know only this node mesh as well.
     func mesh(with peer: Atom) async {
+        guard !configuration.hidden else { return }
+        let ours = nodes(hidden: false).filter { $0 != peer }
+        for other in ours {
+            _ = await node.rpc(peer, "net_kernel", "connect_node", [.atom(other)], timeout: .seconds(10))
+        }
         guard let reply = await node.rpc(peer, "erlang", "nodes", [], timeout: .seconds(5)), let others = reply.listElements else {
             return
         }

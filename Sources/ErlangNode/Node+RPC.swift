@@ -9,8 +9,16 @@ extension Node {
     func spawnRemoteRequest(entry: ModuleFunctionArity, arguments: [Term], requester: Pid) -> Pid {
         let gate = makeReference()
         let isErpc = entry.module == "erpc" && entry.function == "execute_call" && arguments.count == 4
+        let isErpcCast = entry.module == "erpc" && entry.function == "execute_cast" && arguments.count == 3
         let pid = spawn { p in
             _ = await p.receive { $0 == .tuple("$spawn_go", .reference(gate)) }
+            if isErpcCast {
+                // erpc:cast / rpc:cast: run M:F(A), nobody waits for the outcome.
+                if let m = arguments[0].atomValue, let f = arguments[1].atomValue, let args = arguments[2].listElements {
+                    _ = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
+                }
+                return
+            }
             if isErpc {
                 let ref = arguments[0]
                 guard let m = arguments[1].atomValue, let f = arguments[2].atomValue, let args = arguments[3].listElements else {
@@ -54,7 +62,7 @@ extension Node {
     /// The old rpc server `rex`: `{call, M, F, A, GL}` calls, `{cast, ...}` casts and `features_request` probes.
     func serveRex(_ message: Term) {
         if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2,
-           let caller = fromTag[0].pidValue, let request = call[1].tagged("call"), request.count >= 3,
+           let caller = fromTag[0].pidValue, let request = call[1].tagged("call") ?? call[1].tagged("block_call"), request.count >= 3,
            let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {
             spawn { p in
                 let outcome = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
@@ -73,6 +81,29 @@ extension Node {
         } else if case .tuple(let e) = message, e.count == 2, let caller = e[0].pidValue, e[1] == "features_request" {
             send(.tuple("features_reply", .atom(name), .list(["erpc"])), to: caller)
         }
+    }
+
+    /// SPAWN_REQUEST from a process, with link/monitor options; the reply arrives in its mailbox.
+    func spawnRequest(from p: Process, on peer: Atom, module: Atom, function: Atom, arguments: [Term],
+                      link: Bool, monitor: Bool, timeout: Duration) async -> (pid: Pid, monitor: Reference?)? {
+        guard let distribution, await distribution.connect(peer), let connection = distribution.connection(to: peer) else { return nil }
+        let request = makeReference()
+        var options: [Term] = []
+        if link { options.append("link") }
+        if monitor { options.append("monitor") }
+        connection.send(
+            .spawnRequest(requestID: request, from: p.pid, groupLeader: p.pid,
+                          entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count), options: options),
+            payload: .list(arguments), logger: logger)
+        guard let reply = await p.receive(timeout: timeout, where: { $0.tagged("$spawn_reply")?.first == .reference(request) }),
+              let pid = reply[3]?.pidValue else { return nil }
+        let flags = SpawnReplyFlags(rawValue: UInt64(reply[2]?.intValue ?? 0))
+        if flags.contains(.link) { _ = remoteLinked(local: p.pid, remote: pid) }
+        if flags.contains(.monitor) {
+            p.handle.signals.withLock { $0.monitoring[request] = pid }
+            return (pid, request)
+        }
+        return (pid, nil)
     }
 
     /// Asks another node to start `M:F(A)` (SPAWN_REQUEST) and returns the new pid, like `spawn(Node, M, F, A)`.

@@ -53,6 +53,17 @@ public struct Process: Sendable {
     /// Registers this process under a name.
     public func register(_ name: Atom) throws(RegistrationError) { try node.register(name, pid) }
 
+    /// Starts `Module:Function(Arguments)` on another node (a BEAM node, or a function registered on a Swift
+    /// node) with `spawn_request`, optionally linked to this process and/or monitored by it (the monitor's
+    /// reference is returned). `nil` when the node cannot be reached or refuses.
+    public func spawn(
+        on peer: Atom, module: Atom, function: Atom, arguments: [Term],
+        link: Bool = false, monitor: Bool = false, timeout: Duration = .seconds(10)
+    ) async -> (pid: Pid, monitor: Reference?)? {
+        await node.spawnRequest(from: self, on: peer, module: module, function: function, arguments: arguments,
+                                link: link, monitor: monitor, timeout: timeout)
+    }
+
     /// A new unique reference.
     public func makeReference() -> Reference { node.makeReference() }
 }

@@ -136,6 +136,7 @@ public struct EPMDClient: Sendable {
                 EPMDError(.timeout, "no complete answer within \(timeout)", operation: operation, peer: peer)
             )
         }
+        promise.futureResult.whenComplete { _ in timeoutTask.cancel() }
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -144,7 +145,7 @@ public struct EPMDClient: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            EPMDClientHandler(promise: promise, keepOpen: keepOpen, parse: parse)
+                            EPMDClientHandler(request: requestBytes, promise: promise, keepOpen: keepOpen, parse: parse)
                         )
                     }
                 }
@@ -156,7 +157,6 @@ public struct EPMDClient: Sendable {
             promise.fail(failure)
             throw failure
         }
-        channel.writeAndFlush(requestBytes, promise: nil)
         do {
             let answer = try await promise.futureResult.get()
             timeoutTask.cancel()
@@ -170,25 +170,48 @@ public struct EPMDClient: Sendable {
     }
 }
 
-/// Collects an EPMD answer and completes the exchange's promise; for a registration it then stays in the
-/// pipeline, watching for the close that ends it.
+/// Sends the request as soon as the connection is up, collects the EPMD answer and completes the exchange's
+/// promise; for a registration it then stays in the pipeline, watching for the close that ends it.
+///
+/// The whole exchange runs on the channel's event loop: the caller's task is not resumed between connecting and
+/// sending, so a busy cooperative thread pool (a loaded machine, blocking work elsewhere in the process) cannot
+/// hold the request back and run the exchange into its timeout while the daemon has long answered.
 final class EPMDClientHandler<Answer: Sendable>: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let promise: EventLoopPromise<Answer>
     private let keepOpen: Bool
     private let parse: @Sendable (ByteBuffer, Bool) throws(EPMDError) -> Answer?
     private var buffer = ByteBuffer()
     private var done = false
+    private var request: ByteBuffer?
 
     init(
+        request: ByteBuffer,
         promise: EventLoopPromise<Answer>,
         keepOpen: Bool,
         parse: @escaping @Sendable (ByteBuffer, Bool) throws(EPMDError) -> Answer?
     ) {
+        self.request = request
         self.promise = promise
         self.keepOpen = keepOpen
         self.parse = parse
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { sendRequest(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sendRequest(context: context)
+        context.fireChannelActive()
+    }
+
+    private func sendRequest(context: ChannelHandlerContext) {
+        guard let request else { return }
+        self.request = nil
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

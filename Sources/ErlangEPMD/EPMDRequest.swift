@@ -100,13 +100,43 @@ enum EPMDNodeName {
                 offset: offset
             )
         }
+        // Every lookup decodes a name: work on the contiguous bytes with concrete types (no generic collection
+        // code, no intermediate array).
+        let decoded =
+            bytes.withContiguousStorageIfAvailable { decode($0) }
+            ?? Array(bytes).withUnsafeBufferPointer { decode($0) }
+        switch decoded {
+        case .success(let name):
+            return name
+        case .failure(let problem):
+            throw EPMDError(.invalidNodeName, problem.text, operation: operation, offset: offset)
+        }
+    }
+
+    private struct Problem: Error {
+        var text: String
+    }
+
+    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<String, Problem> {
         guard let name = String(validating: bytes, as: UTF8.self) else {
-            throw EPMDError(.invalidNodeName, "name is not valid UTF-8", operation: operation, offset: offset)
+            return .failure(Problem(text: "name is not valid UTF-8"))
         }
-        if let problem = problem(bytes: Array(bytes), scalarCount: name.unicodeScalars.count) {
-            throw EPMDError(.invalidNodeName, problem, operation: operation, offset: offset)
+        var isASCII = true
+        var hasNUL = false
+        for byte in bytes {
+            isASCII = isASCII && byte < 0x80
+            hasNUL = hasNUL || byte == 0
         }
-        return name
+        if bytes.isEmpty { return .failure(Problem(text: "name is empty")) }
+        // (The byte count was checked by the caller.)
+        let scalarCount = isASCII ? bytes.count : name.unicodeScalars.count
+        if scalarCount > EPMDLimits.maxNodeNameCharacters {
+            return .failure(
+                Problem(text: "name has \(scalarCount) characters, at most \(EPMDLimits.maxNodeNameCharacters) allowed")
+            )
+        }
+        if hasNUL { return .failure(Problem(text: "name contains a NUL byte")) }
+        return .success(name)
     }
 
     private static func problem(bytes: [UInt8], scalarCount: Int) -> String? {

@@ -12,16 +12,84 @@ import Synchronization
 /// costs ~13 syscalls (accept, getsockname, getpeername, a second accept, three `epoll_ctl`, wait, read, write,
 /// `epoll_ctl` delete, close) and tens of microseconds of allocation and pipeline set-up; epmd's select loop costs
 /// 7 syscalls. Here a request that has arrived by the time its connection is accepted costs `accept4`, `read`,
-/// `write`, `close`; otherwise the socket is added to the epoll set and served when readable. Registrations stay
-/// in the set (their close or any byte ends them); connections awaiting a request are swept for the idle timeout.
-final class EPMDSocketLoop: @unchecked Sendable {
-    // @unchecked: every stored property but `core`, `wakeFD` and `epollFD` is touched only by the loop thread
-    // (`run()`); other threads only call `wake()`, a write to the eventfd.
+/// `send`, `close` (plus the `epoll_wait` that woke the loop); otherwise the socket is added to the epoll set and
+/// served when readable. Registrations stay in the set (their close or any byte ends them); connections awaiting
+/// a request are swept for the idle timeout.
+final class EPMDSocketLoop: Sendable {
     private typealias System = EPMDLinuxSystem
 
-    /// One accepted connection.
+    let core: EPMDServerCore
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let listeners: [Int32]
+    private let system: System.Functions
+
+    /// How many bytes one `read` asks for: any valid request fits (epmd's input buffer).
+    static let readSize = EPMDLimits.inputBufferSize
+    /// How many connections one wake-up accepts from a listener at most before serving other sockets again.
+    static let maxAcceptsPerWakeup = 32
+    /// While wake-ups find one connection each, the loop accepts one per wake-up (a second `accept4` would only
+    /// report `EAGAIN`); every this many wake-ups it accepts until `EAGAIN` to notice a backlog.
+    static let acceptProbeInterval = 8
+    /// How many epoll events one wait returns.
+    static let maxEvents: Int32 = 64
+
+    /// Takes ownership of the bound, listening, non-blocking `listeners`.
+    init(core: EPMDServerCore, listeners: [Int32]) throws(IOError) {
+        let system = System.Functions()
+        self.core = core
+        self.listeners = listeners
+        self.system = system
+        let epollFD = system.epollCreate()
+        guard epollFD >= 0 else { throw IOError(errnoCode: errno, reason: "epoll_create1") }
+        let wakeFD = system.eventFD()
+        guard wakeFD >= 0 else {
+            let error = errno
+            close(epollFD)
+            throw IOError(errnoCode: error, reason: "eventfd")
+        }
+        self.epollFD = epollFD
+        self.wakeFD = wakeFD
+        for fd in listeners + [wakeFD] where system.epollControl(epollFD, System.EPOLL_CTL_ADD, fd, events: System.EPOLLIN) != 0 {
+            let error = errno
+            close(epollFD)
+            close(wakeFD)
+            throw IOError(errnoCode: error, reason: "epoll_ctl")
+        }
+    }
+
+    /// Starts the loop on a thread of its own.
+    func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let loop = Unmanaged<EPMDSocketLoop>.fromOpaque(argument!).takeRetainedValue()
+            var engine = Engine(
+                core: loop.core,
+                epollFD: loop.epollFD,
+                wakeFD: loop.wakeFD,
+                listeners: loop.listeners,
+                system: loop.system
+            )
+            engine.run()
+            return nil
+        }, box.toOpaque())
+        precondition(result == 0, "swift-epmd: cannot start the socket loop thread (error \(result))")
+        pthread_detach(thread)
+    }
+
+    /// Wakes the loop so that it notices ``EPMDServerCore/isTerminating``; callable from any thread.
+    func wake() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
+    }
+
+    /// One accepted connection that outlives the wake-up that accepted it: it awaits (the rest of) its request,
+    /// holds a registration, or has part of an answer left to write.
     private struct Connection {
         let id: EPMDRegistry.ConnectionID
+        /// The peer's address as `accept4` reported it.
+        let peer: PeerAddress
         var machine: EPMDServerConnectionStateMachine
         /// The epoll events the socket is registered for; 0 while it is not in the epoll set.
         var watched: UInt32 = 0
@@ -36,365 +104,447 @@ final class EPMDSocketLoop: @unchecked Sendable {
         case terminate
     }
 
-    let core: EPMDServerCore
-    private let epollFD: Int32
-    private let wakeFD: Int32
-    private let listeners: [Int32]
-    private var listenersPaused = false
-    private var connections: [Int32: Connection] = [:]
-    private var nextConnectionID: UInt64 = 0
-    private var readBuffer = ByteBufferAllocator().buffer(capacity: readSize)
-    private var writeBuffer = ByteBufferAllocator().buffer(capacity: 256)
-    private var nextSweep: NIODeadline
-    /// Whether the per-request trace line is wanted, read once: asking the log handler costs more than serving a
-    /// lookup's user-space part.
-    private let tracesRequests: Bool
+    /// A peer's IP address, as much of it as the access rules need.
+    struct PeerAddress: Equatable {
+        /// `AF_INET` or `AF_INET6` (0 for anything else).
+        var family: Int32
+        /// The address bytes in network order (an IPv4 address in the first four).
+        var high: UInt64
+        var low: UInt64
 
-    /// How many bytes one `read` asks for: any valid request fits (epmd's input buffer).
-    static let readSize = EPMDLimits.inputBufferSize
-    /// How many connections one wake-up accepts from a listener before serving other sockets again.
-    static let maxAcceptsPerWakeup = 32
-    /// How many epoll events one wait returns.
-    static let maxEvents: Int32 = 64
-
-    /// Takes ownership of the bound, listening, non-blocking `listeners`.
-    init(core: EPMDServerCore, listeners: [Int32]) throws(IOError) {
-        self.core = core
-        self.listeners = listeners
-        self.nextSweep = .now() + core.sweepInterval
-        self.tracesRequests = core.logger.logLevel <= .trace
-        let epollFD = System.epollCreate()
-        guard epollFD >= 0 else { throw IOError(errnoCode: errno, reason: "epoll_create1") }
-        let wakeFD = System.eventFD()
-        guard wakeFD >= 0 else {
-            let error = errno
-            close(epollFD)
-            throw IOError(errnoCode: error, reason: "eventfd")
-        }
-        self.epollFD = epollFD
-        self.wakeFD = wakeFD
-        for fd in listeners + [wakeFD] where System.epollControl(epollFD, System.EPOLL_CTL_ADD, fd, events: System.EPOLLIN) != 0 {
-            let error = errno
-            close(epollFD)
-            close(wakeFD)
-            throw IOError(errnoCode: error, reason: "epoll_ctl")
-        }
-    }
-
-    /// Starts the loop on a thread of its own.
-    func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let loop = Unmanaged<EPMDSocketLoop>.fromOpaque(argument!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
-        precondition(result == 0, "swift-epmd: cannot start the socket loop thread (error \(result))")
-        pthread_detach(thread)
-    }
-
-    /// Wakes the loop so that it notices ``EPMDServerCore/isTerminating``; callable from any thread.
-    func wake() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
-    }
-
-    private func run() {
-        let events = UnsafeMutableRawPointer.allocate(
-            byteCount: System.epollEventSize * Int(Self.maxEvents),
-            alignment: 8
-        )
-        defer { events.deallocate() }
-        while !core.isTerminating.load(ordering: .acquiring) {
-            let count = System.epollWait(epollFD, events, capacity: Self.maxEvents, timeout: waitTimeout())
-            if count < 0 {
-                if errno == EINTR { continue }
-                core.logger.critical("epmd: epoll_wait failed, stopping", metadata: ["errno": "\(errno)"])
-                break
-            }
-            for index in 0..<Int(count) {
-                let (flags, fd) = System.event(events, at: index)
-                if fd == wakeFD {
-                    var value: UInt64 = 0
-                    _ = read(wakeFD, &value, MemoryLayout<UInt64>.size)
-                } else if listeners.contains(fd) {
-                    acceptConnections(from: fd)
-                } else if connections[fd] != nil {
-                    // Whatever the flags say, the read or write result decides (an event may be stale when its
-                    // fd was closed and reused earlier in this batch).
-                    if flags & System.EPOLLOUT != 0 { flush(fd) }
-                    if flags & ~System.EPOLLOUT != 0, connections[fd] != nil { readable(fd) }
+        init(_ storage: sockaddr_storage) {
+            var storage = storage
+            switch Int32(storage.ss_family) {
+            case AF_INET:
+                family = AF_INET
+                high = withUnsafeBytes(of: &storage) { UInt64($0.load(fromByteOffset: 4, as: UInt32.self)) }
+                low = 0
+            case AF_INET6:
+                family = AF_INET6
+                (high, low) = withUnsafeBytes(of: &storage) {
+                    ($0.loadUnaligned(fromByteOffset: 8, as: UInt64.self), $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
                 }
+            default:
+                (family, high, low) = (0, 0, 0)
             }
-            if !connections.isEmpty || listenersPaused {
+        }
+
+        /// What ``EPMDServer/isLoopback(_:)`` accepts: 127.0.0.0/8, `::1`, and `::ffff:127.0.0.0/104`.
+        var isLoopback: Bool {
+            switch family {
+            case AF_INET:
+                return UInt32(bigEndian: UInt32(truncatingIfNeeded: high)) >> 24 == 127
+            case AF_INET6:
+                let (first, last) = (UInt64(bigEndian: high), UInt64(bigEndian: low))
+                return first == 0 && (last == 1 || last >> 24 == 0x0000_FFFF_7F)
+            default:
+                return false
+            }
+        }
+    }
+
+    /// The open connections, indexed by file descriptor (the kernel hands out the lowest free numbers, so the
+    /// table stays as small as the number of open sockets).
+    private struct ConnectionTable {
+        private var slots: [Connection?] = []
+        private(set) var count = 0
+
+        var isEmpty: Bool { count == 0 }
+
+        func contains(_ fd: Int32) -> Bool {
+            Int(fd) < slots.count && slots[Int(fd)] != nil
+        }
+
+        subscript(fd: Int32) -> Connection? {
+            get { Int(fd) < slots.count ? slots[Int(fd)] : nil }
+            _modify {
+                let index = Int(fd)
+                if index >= slots.count {
+                    slots.append(contentsOf: repeatElement(nil, count: max(index + 1, 2 * slots.count, 64) - slots.count))
+                }
+                let had = slots[index] != nil
+                yield &slots[index]
+                count += (slots[index] != nil ? 1 : 0) - (had ? 1 : 0)
+            }
+        }
+
+        mutating func remove(_ fd: Int32) -> Connection? {
+            guard contains(fd) else { return nil }
+            count -= 1
+            defer { slots[Int(fd)] = nil }
+            return slots[Int(fd)]
+        }
+
+        /// The descriptors of the open connections.
+        var descriptors: [Int32] {
+            slots.indices.compactMap { slots[$0] == nil ? nil : Int32($0) }
+        }
+    }
+
+    /// The loop's state and logic; a value owned by the loop thread, so that its accesses are checked for
+    /// exclusivity at compile time rather than on every access to a class property.
+    private struct Engine {
+        let core: EPMDServerCore
+        let epollFD: Int32
+        let wakeFD: Int32
+        let listeners: [Int32]
+        let system: System.Functions
+        var listenersPaused = false
+        var connections = ConnectionTable()
+        var nextConnectionID: UInt64 = 0
+        var readBuffer = ByteBufferAllocator().buffer(capacity: EPMDSocketLoop.readSize)
+        var writeBuffer = ByteBufferAllocator().buffer(capacity: 256)
+        var acceptedPeer = sockaddr_storage()
+        var nextSweep: NIODeadline
+        /// Whether the per-request trace line is wanted, read once: asking the log handler costs more than serving
+        /// a lookup's user-space part.
+        let tracesRequests: Bool
+        let idleTimeout: TimeAmount
+        /// Whether recent wake-ups found several connections waiting (then accept until `EAGAIN`).
+        var acceptsInBatches = false
+        var wakeupsSinceProbe = 0
+
+        init(core: EPMDServerCore, epollFD: Int32, wakeFD: Int32, listeners: [Int32], system: System.Functions) {
+            self.core = core
+            self.epollFD = epollFD
+            self.wakeFD = wakeFD
+            self.listeners = listeners
+            self.system = system
+            self.nextSweep = .now() + core.sweepInterval
+            self.tracesRequests = core.logger.logLevel <= .trace
+            self.idleTimeout = core.configuration.packetTimeout
+        }
+
+        mutating func run() {
+            let events = UnsafeMutableRawPointer.allocate(
+                byteCount: System.epollEventSize * Int(EPMDSocketLoop.maxEvents),
+                alignment: 8
+            )
+            defer { events.deallocate() }
+            while !core.isTerminating.load(ordering: .acquiring) {
+                let count = system.epollWait(epollFD, events, capacity: EPMDSocketLoop.maxEvents, timeout: waitTimeout())
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    core.logger.critical("epmd: epoll_wait failed, stopping", metadata: ["errno": "\(errno)"])
+                    break
+                }
+                // One reading of the clock per wake-up stamps every connection it accepts or reads.
                 let now = NIODeadline.now()
-                if now >= nextSweep {
+                for index in 0..<Int(count) {
+                    let (flags, fd) = System.event(events, at: index)
+                    if fd == wakeFD {
+                        var value: UInt64 = 0
+                        _ = read(wakeFD, &value, MemoryLayout<UInt64>.size)
+                    } else if listeners.contains(fd) {
+                        acceptConnections(from: fd, now: now)
+                    } else if connections.contains(fd) {
+                        // Whatever the flags say, the read or write result decides (an event may be stale when its
+                        // fd was closed and reused earlier in this batch).
+                        if flags & System.EPOLLOUT != 0 { flush(fd) }
+                        if flags & ~System.EPOLLOUT != 0, connections.contains(fd) { readable(fd, now: now) }
+                    }
+                }
+                if !connections.isEmpty || listenersPaused, now >= nextSweep {
                     sweep(now: now)
                     nextSweep = now + core.sweepInterval
                 }
             }
+            shutDown()
         }
-        shutDown()
-    }
 
-    /// Block until something happens, or until the next sweep while connections are open.
-    private func waitTimeout() -> Int32 {
-        guard !connections.isEmpty || listenersPaused else { return -1 }
-        let remaining = (nextSweep - .now()).nanoseconds
-        return Int32(clamping: max(0, (remaining + 999_999) / 1_000_000))
-    }
+        /// Block until something happens, or until the next sweep while connections are open.
+        func waitTimeout() -> Int32 {
+            guard !connections.isEmpty || listenersPaused else { return -1 }
+            let remaining = (nextSweep - .now()).nanoseconds
+            return Int32(clamping: max(0, (remaining + 999_999) / 1_000_000))
+        }
 
-    private func acceptConnections(from listener: Int32) {
-        for _ in 0..<Self.maxAcceptsPerWakeup {
-            let fd = System.accept(listener)
-            guard fd >= 0 else {
-                let error = errno
-                switch error {
-                case EAGAIN, EWOULDBLOCK:
-                    return
-                case EINTR, ECONNABORTED, EPROTO:
-                    continue
-                default:
-                    // Out of descriptors or memory: stop accepting until the next sweep rather than spin on a
-                    // listener that stays readable.
-                    core.logger.error("epmd: accept failed, pausing", metadata: ["errno": "\(error)"])
-                    pauseListeners(true)
-                    return
+        mutating func acceptConnections(from listener: Int32, now: NIODeadline) {
+            // A level-triggered listener is reported again while connections wait, so accepting one per wake-up
+            // loses nothing; accepting until EAGAIN pays off only when several are waiting.
+            let batch = acceptsInBatches || wakeupsSinceProbe >= EPMDSocketLoop.acceptProbeInterval
+            wakeupsSinceProbe = batch ? 0 : wakeupsSinceProbe + 1
+            var accepted = 0
+            while accepted < EPMDSocketLoop.maxAcceptsPerWakeup {
+                let fd = system.accept(listener, peer: &acceptedPeer)
+                guard fd >= 0 else {
+                    let error = errno
+                    switch error {
+                    case EAGAIN, EWOULDBLOCK:
+                        acceptsInBatches = accepted > 1
+                        return
+                    case EINTR, ECONNABORTED, EPROTO:
+                        continue
+                    default:
+                        // Out of descriptors or memory: stop accepting until the next sweep rather than spin on a
+                        // listener that stays readable.
+                        core.logger.error("epmd: accept failed, pausing", metadata: ["errno": "\(error)"])
+                        pauseListeners(true)
+                        return
+                    }
                 }
+                accepted += 1
+                nextConnectionID &+= 1
+                connections[fd] = Connection(
+                    id: EPMDRegistry.ConnectionID(nextConnectionID),
+                    peer: PeerAddress(acceptedPeer),
+                    machine: EPMDServerConnectionStateMachine(now: now, idleTimeout: idleTimeout)
+                )
+                // Clients send their request right after connecting (and TCP_DEFER_ACCEPT holds the connection
+                // back until it has), so reading at once saves adding the socket to the epoll set and a wait.
+                readable(fd, now: now)
+                if !batch { return }
             }
-            nextConnectionID &+= 1
-            connections[fd] = Connection(
-                id: EPMDRegistry.ConnectionID(nextConnectionID),
-                machine: EPMDServerConnectionStateMachine(now: .now(), idleTimeout: core.configuration.packetTimeout)
-            )
-            // Clients send their request right after connecting, so it has usually arrived by now: reading at
-            // once saves adding the socket to the epoll set and a wait.
-            readable(fd)
         }
-    }
 
-    private func pauseListeners(_ pause: Bool) {
-        guard pause != listenersPaused else { return }
-        listenersPaused = pause
-        for listener in listeners {
-            _ = System.epollControl(epollFD, System.EPOLL_CTL_MOD, listener, events: pause ? 0 : System.EPOLLIN)
+        mutating func pauseListeners(_ pause: Bool) {
+            guard pause != listenersPaused else { return }
+            listenersPaused = pause
+            for listener in listeners {
+                _ = system.epollControl(epollFD, System.EPOLL_CTL_MOD, listener, events: pause ? 0 : System.EPOLLIN)
+            }
         }
-    }
 
-    /// Reads what `fd` has and runs the connection's state machine on it.
-    private func readable(_ fd: Int32) {
-        readBuffer.clear(minimumCapacity: Self.readSize)
-        let count = readBuffer.withUnsafeMutableWritableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else {
-            let error = errno
-            if count < 0 && (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) {
-                watchIfUnwatched(fd)
-            } else {
-                if count < 0 {
-                    core.logger.debug("epmd: connection error", metadata: ["peer": "\(peer(fd))", "errno": "\(error)"])
+        /// Reads what `fd` has and runs the connection's state machine on it.
+        mutating func readable(_ fd: Int32, now: NIODeadline) {
+            readBuffer.clear(minimumCapacity: EPMDSocketLoop.readSize)
+            let count = readBuffer.withUnsafeMutableWritableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                let error = errno
+                if count < 0 && (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) {
+                    watchIfUnwatched(fd)
+                } else {
+                    if count < 0 {
+                        core.logger.debug("epmd: connection error", metadata: ["peer": "\(peer(fd))", "errno": "\(error)"])
+                    }
+                    closeConnection(fd)
                 }
+                return
+            }
+            readBuffer.moveWriterIndex(forwardBy: count)
+            switch connections[fd]!.machine.bytesReceived(&readBuffer, now: now) {
+            case .none:
+                watchIfUnwatched(fd)
+            case .handle(let request):
+                serve(request, fd: fd)
+            case .close(let error, let unregister):
+                core.logger.notice(
+                    "epmd: closing connection on bad input",
+                    metadata: ["peer": "\(peer(fd))", "error": "\(error)", "registered": "\(unregister)"]
+                )
+                if unregister, let id = connections[fd]?.id { core.unregister(id) }
                 closeConnection(fd)
             }
-            return
         }
-        readBuffer.moveWriterIndex(forwardBy: count)
-        switch connections[fd]!.machine.bytesReceived(&readBuffer, now: .now()) {
-        case .none:
-            watchIfUnwatched(fd)
-        case .handle(let request):
-            serve(request, fd: fd)
-        case .close(let error, let unregister):
-            core.logger.notice(
-                "epmd: closing connection on bad input",
-                metadata: ["peer": "\(peer(fd))", "error": "\(error)", "registered": "\(unregister)"]
-            )
-            if unregister, let id = connections[fd]?.id { core.unregister(id) }
-            closeConnection(fd)
-        }
-    }
 
-    private func serve(_ request: EPMDRequest, fd: Int32) {
-        guard let id = connections[fd]?.id else { return }
-        let isLocalPeer: Bool
-        switch request {
-        case .alive2, .dump, .kill, .stop: isLocalPeer = EPMDServerHandler.isLocal(
-                peer: Self.address(of: fd, peer: true),
-                local: Self.address(of: fd, peer: false)
-            )
-        case .portPlease2, .names: isLocalPeer = false
+        mutating func serve(_ request: EPMDRequest, fd: Int32) {
+            guard let id = connections[fd]?.id, let peerAddress = connections[fd]?.peer else { return }
+            let isLocalPeer: Bool
+            let nowSeconds: UInt64
+            switch request {
+            case .alive2:
+                isLocalPeer = EPMDSocketLoop.isLocal(peerAddress, fd: fd)
+                nowSeconds = core.clock()
+            case .dump, .kill, .stop:
+                isLocalPeer = EPMDSocketLoop.isLocal(peerAddress, fd: fd)
+                nowSeconds = 0
+            case .portPlease2, .names:
+                isLocalPeer = false
+                nowSeconds = 0
+            }
+            let action = core.state.withLock {
+                $0.handle(request, from: id, isLocalPeer: isLocalPeer, nowSeconds: nowSeconds)
+            }
+            switch action {
+            case .replyAndKeep(let response):
+                connections[fd]!.machine.requestHandled(keepOpen: true)
+                if case .alive2(_, let creation, _) = response, case .alive2(let info) = request {
+                    core.logger.info(
+                        "epmd: registering",
+                        metadata: [
+                            "name": "\(info.name)", "creation": "\(creation)", "port": "\(info.port)",
+                            "type": "\(info.nodeType.rawValue)", "highvsn": "\(info.highestVersion)",
+                            "lowvsn": "\(info.lowestVersion)", "connection": "\(id)",
+                        ]
+                    )
+                }
+                write(response, fd: fd, then: .keepOpen)
+            case .replyAndClose(let response):
+                connections[fd]!.machine.requestHandled(keepOpen: false)
+                if case .alive2 = response, case .alive2(let info) = request {
+                    core.logger.notice("epmd: refused registration, name in use", metadata: ["name": "\(info.name)"])
+                }
+                if tracesRequests {
+                    core.logger.trace(
+                        "epmd: served",
+                        metadata: ["request": "\(request.operationName)", "peer": "\(peer(fd))"]
+                    )
+                }
+                write(response, fd: fd, then: .close)
+            case .close(let reason):
+                connections[fd]!.machine.requestHandled(keepOpen: false)
+                core.logger.notice("epmd: closing connection", metadata: ["peer": "\(peer(fd))", "reason": "\(reason)"])
+                closeConnection(fd)
+            case .replyAndCloseRegistration(let response, let stopped):
+                connections[fd]!.machine.requestHandled(keepOpen: false)
+                if let stopped {
+                    core.logger.info("epmd: connection stopped", metadata: ["connection": "\(stopped.id)"])
+                    if let other = connections.descriptors.first(where: { connections[$0]?.id == stopped.id }) {
+                        closeConnection(other)
+                    }
+                }
+                write(response, fd: fd, then: .close)
+            case .replyAndTerminate(let response):
+                connections[fd]!.machine.requestHandled(keepOpen: false)
+                core.logger.notice("epmd: killed", metadata: ["peer": "\(peer(fd))"])
+                write(response, fd: fd, then: .terminate)
+            }
         }
-        let action = core.state.withLock {
-            $0.handle(request, from: id, isLocalPeer: isLocalPeer, nowSeconds: core.clock())
-        }
-        switch action {
-        case .replyAndKeep(let response):
-            connections[fd]!.machine.requestHandled(keepOpen: true)
-            if case .alive2(_, let creation, _) = response, case .alive2(let info) = request {
-                core.logger.info(
-                    "epmd: registering",
-                    metadata: [
-                        "name": "\(info.name)", "creation": "\(creation)", "port": "\(info.port)",
-                        "type": "\(info.nodeType.rawValue)", "highvsn": "\(info.highestVersion)",
-                        "lowvsn": "\(info.lowestVersion)", "connection": "\(id)",
-                    ]
-                )
-            }
-            write(response, fd: fd, then: .keepOpen)
-        case .replyAndClose(let response):
-            connections[fd]!.machine.requestHandled(keepOpen: false)
-            if case .alive2 = response, case .alive2(let info) = request {
-                core.logger.notice("epmd: refused registration, name in use", metadata: ["name": "\(info.name)"])
-            }
-            if tracesRequests {
-                core.logger.trace(
-                    "epmd: served",
-                    metadata: ["request": "\(request.operationName)", "peer": "\(peer(fd))"]
-                )
-            }
-            write(response, fd: fd, then: .close)
-        case .close(let reason):
-            connections[fd]!.machine.requestHandled(keepOpen: false)
-            core.logger.notice("epmd: closing connection", metadata: ["peer": "\(peer(fd))", "reason": "\(reason)"])
-            closeConnection(fd)
-        case .replyAndCloseRegistration(let response, let stopped):
-            connections[fd]!.machine.requestHandled(keepOpen: false)
-            if let stopped {
-                core.logger.info("epmd: connection stopped", metadata: ["connection": "\(stopped.id)"])
-                if let other = connections.first(where: { $0.value.id == stopped.id })?.key { closeConnection(other) }
-            }
-            write(response, fd: fd, then: .close)
-        case .replyAndTerminate(let response):
-            connections[fd]!.machine.requestHandled(keepOpen: false)
-            core.logger.notice("epmd: killed", metadata: ["peer": "\(peer(fd))"])
-            write(response, fd: fd, then: .terminate)
-        }
-    }
 
-    private func write(_ response: EPMDResponse, fd: Int32, then next: AfterWrite) {
-        writeBuffer.clear()
-        response.encode(into: &writeBuffer)
-        let sent = writeBuffer.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if sent == writeBuffer.readableBytes {
-            finished(fd, then: next)
-            return
-        }
-        let error = errno
-        guard sent >= 0 || error == EAGAIN || error == EWOULDBLOCK || error == EINTR else {
-            core.logger.debug("epmd: write failed", metadata: ["peer": "\(peer(fd))", "errno": "\(error)"])
-            closeConnection(fd)
-            if case .terminate = next { core.terminate() }
-            return
-        }
-        // The socket's send buffer is full (a long NAMES or DUMP answer): keep the rest for when it drains.
-        writeBuffer.moveReaderIndex(forwardBy: max(0, sent))
-        connections[fd]!.unwritten = writeBuffer
-        connections[fd]!.afterWrite = next
-        watch(fd, events: System.EPOLLOUT | (next == .keepOpen ? System.EPOLLIN : 0))
-    }
-
-    /// Writes more of a pending answer.
-    private func flush(_ fd: Int32) {
-        guard var pending = connections[fd]?.unwritten else { return }
-        let sent = pending.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if sent < 0 {
+        mutating func write(_ response: EPMDResponse, fd: Int32, then next: AfterWrite) {
+            writeBuffer.clear()
+            response.encode(into: &writeBuffer)
+            // An answer followed by the close goes out with MSG_MORE: the kernel holds it until `close` appends
+            // the FIN, so answer and FIN travel in one segment instead of two (one packet less for both ends to
+            // process). A registration's answer is sent at once.
+            let flags = Int32(MSG_NOSIGNAL) | (next == .keepOpen ? 0 : Int32(MSG_MORE))
+            let sent = writeBuffer.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, flags) }
+            if sent == writeBuffer.readableBytes {
+                finished(fd, then: next)
+                return
+            }
             let error = errno
-            if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return }
-            core.logger.debug("epmd: write failed", metadata: ["peer": "\(peer(fd))", "errno": "\(error)"])
-            let next = connections[fd]!.afterWrite
-            closeConnection(fd)
-            if case .terminate = next { core.terminate() }
-            return
+            guard sent >= 0 || error == EAGAIN || error == EWOULDBLOCK || error == EINTR else {
+                core.logger.debug("epmd: write failed", metadata: ["peer": "\(peer(fd))", "errno": "\(error)"])
+                closeConnection(fd)
+                if case .terminate = next { core.terminate() }
+                return
+            }
+            // The socket's send buffer is full (a long NAMES or DUMP answer): keep the rest for when it drains.
+            // (Data held back by MSG_MORE goes out with the next send, which has no MSG_MORE, or with the close.)
+            writeBuffer.moveReaderIndex(forwardBy: max(0, sent))
+            connections[fd]!.unwritten = writeBuffer
+            connections[fd]!.afterWrite = next
+            watch(fd, events: System.EPOLLOUT | (next == .keepOpen ? System.EPOLLIN : 0))
         }
-        pending.moveReaderIndex(forwardBy: sent)
-        if pending.readableBytes > 0 {
-            connections[fd]!.unwritten = pending
-            return
+
+        /// Writes more of a pending answer.
+        mutating func flush(_ fd: Int32) {
+            guard var pending = connections[fd]?.unwritten else { return }
+            let sent = pending.withUnsafeReadableBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 {
+                let error = errno
+                if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return }
+                core.logger.debug("epmd: write failed", metadata: ["peer": "\(peer(fd))", "errno": "\(error)"])
+                let next = connections[fd]!.afterWrite
+                closeConnection(fd)
+                if case .terminate = next { core.terminate() }
+                return
+            }
+            pending.moveReaderIndex(forwardBy: sent)
+            if pending.readableBytes > 0 {
+                connections[fd]!.unwritten = pending
+                return
+            }
+            connections[fd]!.unwritten = nil
+            finished(fd, then: connections[fd]!.afterWrite)
         }
-        connections[fd]!.unwritten = nil
-        finished(fd, then: connections[fd]!.afterWrite)
-    }
 
-    /// The whole answer is in the kernel's hands.
-    private func finished(_ fd: Int32, then next: AfterWrite) {
-        switch next {
-        case .close:
-            // The answer is queued before the FIN, and the state machine made sure nothing unread is left (which
-            // would turn the close into a reset).
-            closeConnection(fd)
-        case .keepOpen:
-            watch(fd, events: System.EPOLLIN)
-        case .terminate:
-            closeConnection(fd)
-            core.terminate()
+        /// The whole answer is in the kernel's hands.
+        mutating func finished(_ fd: Int32, then next: AfterWrite) {
+            switch next {
+            case .close:
+                // The answer is queued before the FIN, and the state machine made sure nothing unread is left
+                // (which would turn the close into a reset).
+                closeConnection(fd)
+            case .keepOpen:
+                watch(fd, events: System.EPOLLIN)
+            case .terminate:
+                closeConnection(fd)
+                core.terminate()
+            }
+        }
+
+        /// Adds `fd` to the epoll set for reading unless it is already there (then it waits for reading, or for
+        /// writing the rest of an answer after which it closes).
+        mutating func watchIfUnwatched(_ fd: Int32) {
+            if connections[fd]?.watched == 0 { watch(fd, events: System.EPOLLIN) }
+        }
+
+        /// Makes the epoll set watch `fd` for exactly `events`.
+        mutating func watch(_ fd: Int32, events: UInt32) {
+            guard let current = connections[fd]?.watched, current != events else { return }
+            let operation = current == 0 ? System.EPOLL_CTL_ADD : System.EPOLL_CTL_MOD
+            if system.epollControl(epollFD, operation, fd, events: events) != 0 {
+                core.logger.error("epmd: epoll_ctl failed", metadata: ["peer": "\(peer(fd))", "errno": "\(errno)"])
+                closeConnection(fd)
+                return
+            }
+            connections[fd]!.watched = events
+        }
+
+        /// Closes `fd` (which also takes it out of the epoll set) and ends its registration, if any.
+        mutating func closeConnection(_ fd: Int32) {
+            guard var connection = connections.remove(fd) else { return }
+            if connection.machine.channelClosed() { core.unregister(connection.id) }
+            close(fd)
+        }
+
+        /// Closes connections that have been waiting for their request for the whole packet timeout.
+        mutating func sweep(now: NIODeadline) {
+            pauseListeners(false)
+            var expired: [Int32] = []
+            for fd in connections.descriptors {
+                var machine = connections[fd]!.machine
+                if case .close = machine.idleTimerFired(now: now) { expired.append(fd) }
+            }
+            for fd in expired {
+                core.logger.notice("epmd: closing because timed out on receive", metadata: ["peer": "\(peer(fd))"])
+                closeConnection(fd)
+            }
+        }
+
+        mutating func shutDown() {
+            // Also when the loop stops on an error: a later `terminate()` must then find nothing left to do.
+            core.isTerminating.store(true, ordering: .releasing)
+            for fd in connections.descriptors { closeConnection(fd) }
+            for listener in listeners { close(listener) }
+            close(epollFD)
+            close(wakeFD)
+            core.socketLoop.withLock { $0 = nil }
+            core.logger.info("epmd: stopped")
+            core.terminated.succeed(())
+        }
+
+        /// The peer, for log lines (computed only when a line is logged).
+        func peer(_ fd: Int32) -> String {
+            EPMDSocketLoop.address(of: fd, peer: true).map { "\($0)" } ?? "?"
         }
     }
 
-    /// Adds `fd` to the epoll set for reading unless it is already there (then it waits for reading, or for
-    /// writing the rest of an answer after which it closes).
-    private func watchIfUnwatched(_ fd: Int32) {
-        if connections[fd]?.watched == 0 { watch(fd, events: System.EPOLLIN) }
+    /// Whether `peer`, the peer of `fd`, is local as ``EPMDServerHandler/isLocal(peer:local:)`` decides (a
+    /// loopback address, or the same address as the socket's own), on the raw addresses: a `getsockname` only
+    /// when the peer is not loopback.
+    static func isLocal(_ peer: PeerAddress, fd: Int32) -> Bool {
+        guard peer.family != 0 else { return false }
+        if peer.isLoopback { return true }
+        var local = sockaddr_storage()
+        guard name(of: fd, peer: false, into: &local) else { return false }
+        return PeerAddress(local) == peer
     }
 
-    /// Makes the epoll set watch `fd` for exactly `events`.
-    private func watch(_ fd: Int32, events: UInt32) {
-        guard let current = connections[fd]?.watched, current != events else { return }
-        let operation = current == 0 ? System.EPOLL_CTL_ADD : System.EPOLL_CTL_MOD
-        if System.epollControl(epollFD, operation, fd, events: events) != 0 {
-            core.logger.error("epmd: epoll_ctl failed", metadata: ["peer": "\(peer(fd))", "errno": "\(errno)"])
-            closeConnection(fd)
-            return
-        }
-        connections[fd]!.watched = events
-    }
-
-    /// Closes `fd` (which also takes it out of the epoll set) and ends its registration, if any.
-    private func closeConnection(_ fd: Int32) {
-        guard var connection = connections.removeValue(forKey: fd) else { return }
-        if connection.machine.channelClosed() { core.unregister(connection.id) }
-        close(fd)
-    }
-
-    /// Closes connections that have been waiting for their request for the whole packet timeout.
-    private func sweep(now: NIODeadline) {
-        pauseListeners(false)
-        var expired: [Int32] = []
-        for (fd, connection) in connections {
-            var machine = connection.machine
-            if case .close = machine.idleTimerFired(now: now) { expired.append(fd) }
-        }
-        for fd in expired {
-            core.logger.notice("epmd: closing because timed out on receive", metadata: ["peer": "\(peer(fd))"])
-            closeConnection(fd)
-        }
-    }
-
-    private func shutDown() {
-        // Also when the loop stops on an error: a later `terminate()` must then find nothing left to do.
-        core.isTerminating.store(true, ordering: .releasing)
-        for fd in Array(connections.keys) { closeConnection(fd) }
-        for listener in listeners { close(listener) }
-        close(epollFD)
-        close(wakeFD)
-        core.socketLoop.withLock { $0 = nil }
-        core.logger.info("epmd: stopped")
-        core.terminated.succeed(())
-    }
-
-    /// The peer, for log lines (computed only when a line is logged).
-    private func peer(_ fd: Int32) -> String {
-        Self.address(of: fd, peer: true).map { "\($0)" } ?? "?"
+    private static func name(of fd: Int32, peer: Bool, into storage: inout sockaddr_storage) -> Bool {
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length)
+            }
+        } == 0
     }
 
     static func address(of fd: Int32, peer: Bool) -> SocketAddress? {
         var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length)
-            }
-        }
-        guard result == 0 else { return nil }
+        guard name(of: fd, peer: peer, into: &storage) else { return nil }
         switch Int32(storage.ss_family) {
         case AF_INET:
             return withUnsafePointer(to: &storage) {

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -285,6 +286,43 @@ struct DaemonTests {
         await #expect(throws: EPMDError.self) { _ = try await client.lookup(name: "") }
     }
 
+    /// A regression test for `no complete answer within 5 s` under load: the client used to send its request only
+    /// after the caller's task resumed from connecting, so a starved cooperative pool ran the exchange into its
+    /// timeout although the daemon answered at once. Here the caller's executor runs each job 600 ms late; the
+    /// request must still be sent and answered within the 400 ms timeout.
+    @Test(arguments: EPMDServer.IO.allCases)
+    func clientExchangeDoesNotWaitForTheCallersExecutor(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
+        let client = EPMDClient(host: "127.0.0.1", port: server.port, timeout: .milliseconds(400))
+        let late = LateExecutor(delay: .milliseconds(600))
+        try await withTaskExecutorPreference(late) {
+            let registration = try await client.register(name: "patient", port: 7)
+            #expect(try await client.lookup(name: "patient")?.port == 7)
+            await registration.close()
+        }
+        await server.shutdown()
+    }
+
+    #if os(Linux) && canImport(Glibc)
+    /// The socket loop decides locality on raw addresses; it must agree with the string rule of the NIO path.
+    @Test func socketLoopLocalityMatchesTheNIORule() throws {
+        for text in ["127.0.0.1", "127.9.8.7", "10.0.0.1", "::1", "::2", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "fe80::1"] {
+            let address = try SocketAddress(ipAddress: text, port: 1)
+            var storage = sockaddr_storage()
+            switch address {
+            case .v4(let v4):
+                withUnsafeMutableBytes(of: &storage) { raw in withUnsafeBytes(of: v4.address) { raw.copyMemory(from: $0) } }
+            case .v6(let v6):
+                withUnsafeMutableBytes(of: &storage) { raw in withUnsafeBytes(of: v6.address) { raw.copyMemory(from: $0) } }
+            case .unixDomainSocket:
+                Issue.record("unexpected address kind")
+            }
+            let peer = EPMDSocketLoop.PeerAddress(storage)
+            #expect(peer.isLoopback == EPMDServer.isLoopback(address.ipAddress!), "\(text)")
+        }
+    }
+    #endif
+
     @Test func clientTimesOutOnASilentServer() async throws {
         let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
@@ -296,5 +334,21 @@ struct DaemonTests {
             #expect(error.code == .timeout)
         }
         try await silent.close()
+    }
+}
+
+/// A task executor that runs every job on a global queue after `delay`, standing in for a starved thread pool.
+final class LateExecutor: TaskExecutor {
+    let delay: DispatchTimeInterval
+
+    init(delay: DispatchTimeInterval) {
+        self.delay = delay
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
     }
 }

@@ -13,6 +13,14 @@ let package = Package(
     targets: [
         // BENCHMARK TARGETS (one block per benchmark; keep this marker)
         .executableTarget(
+            name: "dist-bench",
+            dependencies: [
+                .product(name: "ErlangNode", package: "swift-erlang-node"),
+                .product(name: "ErlangTerm", package: "swift-erlang-node"),
+            ],
+            path: "Sources/dist-bench"
+        ),
+        .executableTarget(
             name: "etf-compare",
             dependencies: [
                 .product(name: "ErlangTerm", package: "swift-erlang-node"),

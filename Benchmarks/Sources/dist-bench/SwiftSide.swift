@@ -1,0 +1,184 @@
+import ErlangNode
+import ErlangTerm
+import Foundation
+import Synchronization
+
+/// The Swift side of each workload, mirroring Benchmarks/erlang/dist_bench.erl command by command.
+enum SwiftSide {
+    static let hi: Term = .tuple("hi", 123)
+
+    /// Runs `body` as a process of `node` and returns its result.
+    static func inProcess<T: Sendable>(_ node: Node, _ body: @escaping @Sendable (ErlangNode.Process) async throws -> T)
+        async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            node.spawn { p in
+                do { continuation.resume(returning: try await body(p)) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    static func micros(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+    }
+
+    /// `{count, N, self()}` to `{sink, peer}`, then N messages from `senders` processes; µs until `{done, N}`.
+    static func send(_ node: Node, to peer: Atom, count n: Int, senders: Int, size: Int, timeout: Duration)
+        async throws -> Double {
+        guard await node.connect(peer) else { throw BenchError.failed("Swift driver cannot connect to \(peer)") }
+        let message: Term = size == 0 ? hi : .binary([UInt8](repeating: 120, count: size))
+        return try await inProcess(node) { p in
+            let start = ContinuousClock.now
+            p.send(.tuple("count", .integer(Int64(n)), .pid(p.pid)), to: "sink", on: peer)
+            for i in 0..<senders {
+                let c = n / senders + (i == 0 ? n % senders : 0)
+                p.node.spawn { q in for _ in 0..<c { q.send(message, to: "sink", on: peer) } }
+            }
+            guard let reply = await p.receive(timeout: timeout), reply == .tuple("done", .integer(Int64(n))) else {
+                throw BenchError.timeout("Swift send to \(peer)")
+            }
+            return micros(ContinuousClock.now - start)
+        }
+    }
+
+    /// N sequential `{{hi, 123}, self()}` round trips through `{server, peer}`: p50, p99, mean in µs.
+    static func pingPong(_ node: Node, to peer: Atom, count n: Int, timeout: Duration) async throws -> [Double] {
+        guard await node.connect(peer) else { throw BenchError.failed("Swift driver cannot connect to \(peer)") }
+        var samples = try await inProcess(node) { p in
+            var samples: [Double] = []
+            samples.reserveCapacity(n)
+            let deadline = ContinuousClock.now + timeout
+            let request: Term = .tuple(hi, .pid(p.pid))
+            for _ in 0..<n {
+                let t0 = ContinuousClock.now
+                p.send(request, to: "server", on: peer)
+                guard await p.receive(timeout: deadline - t0) == hi else {
+                    throw BenchError.timeout("Swift ping-pong with \(peer)")
+                }
+                samples.append(micros(ContinuousClock.now - t0))
+            }
+            return samples
+        }
+        samples.sort()
+        let p50 = samples[max(0, (samples.count + 1) / 2 - 1)]
+        let p99 = samples[min(samples.count - 1, max(0, Int((Double(samples.count) * 0.99).rounded(.up)) - 1))]
+        return [p50, p99, samples.reduce(0, +) / Double(samples.count)]
+    }
+
+    /// K fresh connects (disconnect, wait until gone, connect): median µs.
+    static func connect(_ node: Node, to peer: Atom, times k: Int, timeout: Duration) async throws -> Double {
+        let deadline = ContinuousClock.now + timeout
+        var samples: [Double] = []
+        for _ in 0..<k {
+            _ = node.disconnect(peer)
+            while node.nodes(.connected).contains(peer) {
+                if ContinuousClock.now > deadline { throw BenchError.timeout("Swift disconnect from \(peer)") }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            try await Task.sleep(for: .milliseconds(5))
+            let t0 = ContinuousClock.now
+            guard await node.connect(peer) else { throw BenchError.failed("Swift connect to \(peer) failed") }
+            samples.append(micros(ContinuousClock.now - t0))
+            if ContinuousClock.now > deadline { throw BenchError.timeout("Swift connects to \(peer)") }
+        }
+        return samples.sorted()[max(0, (k + 1) / 2 - 1)]
+    }
+
+    /// N `{hi, 123}` from one local process to another: µs until the receiver has counted them all.
+    static func local(_ node: Node, count n: Int, timeout: Duration) async throws -> Double {
+        try await inProcess(node) { p in
+            let me = p.pid
+            let receiver = p.node.spawn { q in
+                var k = n
+                while k > 0, await q.receive() != nil { k -= 1 }
+                q.send(.tuple("done", .integer(Int64(n))), to: me)
+            }
+            let start = ContinuousClock.now
+            for _ in 0..<n { p.send(hi, to: receiver) }
+            guard await p.receive(timeout: timeout) == .tuple("done", .integer(Int64(n))) else {
+                throw BenchError.timeout("Swift local messages")
+            }
+            return micros(ContinuousClock.now - start)
+        }
+    }
+
+    /// Child mode (a fresh process for a clean RSS): spawns N processes that each count themselves started and
+    /// block in `receive`; prints `RESULT Micros BytesPerProcess` once all are blocked.
+    static func procsChild(_ n: Int) async -> Never {
+        let node = Node(name: "procs@localhost")
+        let started = Atomic<Int>(0)
+        let rss0 = residentBytes()
+        let start = ContinuousClock.now
+        var pids: [Pid] = []
+        pids.reserveCapacity(n)
+        for _ in 0..<n {
+            pids.append(node.spawn { p in
+                started.add(1, ordering: .relaxed)
+                _ = await p.receive()
+            })
+        }
+        while started.load(ordering: .relaxed) < n { try? await Task.sleep(for: .milliseconds(1)) }
+        let elapsed = micros(ContinuousClock.now - start)
+        let rss1 = residentBytes()
+        let line = "RESULT \(Int(elapsed)) \(String(format: "%.1f", Double(rss1 - rss0) / Double(n)))\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+        exit(0)
+    }
+}
+
+/// Raw loopback TCP: one thread writes `total` bytes in `chunk`-byte writes, another reads them; MB/s.
+func rawLoopbackTCP(chunk: Int, total: Int) throws -> Double {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard listener >= 0 else { throw BenchError.failed("socket") }
+    defer { close(listener) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &addr) { ptr in
+        try ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            guard bind(listener, sa, len) == 0, listen(listener, 1) == 0, getsockname(listener, sa, &len) == 0 else {
+                throw BenchError.failed("bind/listen")
+            }
+        }
+    }
+    let received = Atomic<Int>(0)
+    let done = DispatchSemaphore(value: 0)
+    let reader = Thread {
+        let fd = accept(listener, nil, nil)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var got = 0
+        while fd >= 0, got < total {
+            let r = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if r <= 0 { break }
+            got += r
+        }
+        received.store(got, ordering: .relaxed)
+        close(fd)
+        done.signal()
+    }
+    reader.start()
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    let start = ContinuousClock.now
+    let connected = withUnsafePointer(to: &addr) { ptr in
+        ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, len) }
+    }
+    guard connected == 0 else { throw BenchError.failed("connect") }
+    let data = [UInt8](repeating: 120, count: chunk)
+    var sent = 0
+    while sent < total {
+        var offset = 0
+        while offset < chunk {
+            let w = data.withUnsafeBytes { write(fd, $0.baseAddress! + offset, chunk - offset) }
+            if w <= 0 { throw BenchError.failed("write") }
+            offset += w
+        }
+        sent += chunk
+    }
+    guard done.wait(timeout: .now() + 120) == .success, received.load(ordering: .relaxed) >= total else {
+        throw BenchError.timeout("raw TCP reader")
+    }
+    let seconds = SwiftSide.micros(ContinuousClock.now - start) / 1e6
+    return Double(total) / seconds / 1e6
+}

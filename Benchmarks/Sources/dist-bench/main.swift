@@ -1,0 +1,589 @@
+// Issue 6: Swift and Erlang/OTP side by side on the same work, in one run, on loopback.
+//
+// Starts a private epmd, an OTP receiver (`erl ... -run dist_bench serve`: `sink` and `server`), a Swift receiver
+// (`erlang-node start`, the demo node with `sink` and `server`), an OTP driver (`erl ... -run dist_bench driver`,
+// commanded over stdin) and a Swift driver (a hidden ErlangNode in this process), then measures every pairing
+// (sender->receiver: OTP->OTP, Swift->Swift, OTP->Swift, Swift->OTP), local process figures, EPMD (epmd-bench) and
+// ETF (etf-compare). Each figure is the median of --reps repetitions (pairings interleaved within a repetition),
+// shown with min and max. Prints one table and writes it to BENCHMARKS.md (between GENERATED markers; the
+// hand-written text after the markers is kept).
+//
+// usage: dist-bench --erlang-node PATH --swift-epmd PATH --epmd-bench PATH --etf-compare PATH [--repo PATH]
+//                   [--smoke] [--reps N] [--only LIST] [--out FILE | --no-write] [--swift-version TEXT]
+//                   [--time-limit SECONDS] [--erl PATH] [--erlc PATH] [--epmd PATH]
+//        dist-bench --procs-child N    (internal: the Swift side of the process-spawn figure)
+import ErlangNode
+import ErlangTerm
+import Foundation
+import Logging
+
+struct Options {
+    var erlangNode = ""
+    var swiftEPMD = ""
+    var epmdBench = ""
+    var etfCompare = ""
+    var repo = FileManager.default.currentDirectoryPath
+    var smoke = false
+    var reps: Int?
+    var only: Set<String>?
+    var out: String?
+    var write = true
+    var swiftVersion = ""
+    var timeLimit: Double?
+    var erl = "/usr/bin/erl"
+    var erlc = "/usr/bin/erlc"
+    var epmd = "/usr/bin/epmd"
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--procs-child", arguments.count == 2, let n = Int(arguments[1]) {
+    await SwiftSide.procsChild(n)
+}
+
+var options = Options()
+do {
+    var i = 0
+    func value() -> String {
+        i += 1
+        guard i < arguments.count else { FileHandle.standardError.write(Data("missing value\n".utf8)); exit(2) }
+        return arguments[i]
+    }
+    while i < arguments.count {
+        switch arguments[i] {
+        case "--erlang-node": options.erlangNode = value()
+        case "--swift-epmd": options.swiftEPMD = value()
+        case "--epmd-bench": options.epmdBench = value()
+        case "--etf-compare": options.etfCompare = value()
+        case "--repo": options.repo = value()
+        case "--smoke": options.smoke = true
+        case "--reps": options.reps = Int(value())
+        case "--only": options.only = Set(value().split(separator: ",").map(String.init))
+        case "--out": options.out = value()
+        case "--no-write": options.write = false
+        case "--swift-version": options.swiftVersion = value()
+        case "--time-limit": options.timeLimit = Double(value())
+        case "--erl": options.erl = value()
+        case "--erlc": options.erlc = value()
+        case "--epmd": options.epmd = value()
+        default:
+            FileHandle.standardError.write(Data("unknown argument \(arguments[i])\n".utf8))
+            exit(2)
+        }
+        i += 1
+    }
+}
+
+/// Sizes of the workloads: the issue's in full mode, small ones for the smoke run.
+struct Sizes {
+    var reps: Int
+    var messages: Int
+    var roundTrips: Int
+    var bulk: [(label: String, size: Int, total: Int)]
+    var connects: Int
+    var processes: Int
+    var localMessages: Int
+    var timeout: Duration
+    var timeLimit: Double
+}
+
+let sizes: Sizes = options.smoke
+    ? Sizes(reps: options.reps ?? 1, messages: 20_000, roundTrips: 2_000,
+            bulk: [("64 KiB", 64 << 10, 16 << 20), ("1 MiB", 1 << 20, 32 << 20)],
+            connects: 5, processes: 20_000, localMessages: 100_000, timeout: .seconds(20), timeLimit: options.timeLimit ?? 90)
+    : Sizes(reps: options.reps ?? 3, messages: 1_000_000, roundTrips: 100_000,
+            bulk: [("64 KiB", 64 << 10, 512 << 20), ("1 MiB", 1 << 20, 1 << 30)],
+            connects: 50, processes: 1_000_000, localMessages: 1_000_000, timeout: .seconds(120),
+            timeLimit: options.timeLimit ?? 840)
+
+@MainActor func wanted(_ section: String) -> Bool { options.only?.contains(section) ?? true }
+
+@MainActor func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+let runStart = ContinuousClock.now
+@MainActor func elapsedSeconds() -> Double { SwiftSide.micros(ContinuousClock.now - runStart) / 1e6 }
+@MainActor func loadAverage() -> String {
+    ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+}
+
+// The global time limit: every child is stopped and the run fails rather than hang.
+let globalLimit = sizes.timeLimit
+Thread.detachNewThread {
+    Thread.sleep(forTimeInterval: globalLimit)
+    FileHandle.standardError.write(Data("dist-bench: global time limit of \(Int(globalLimit)) s reached, stopping\n".utf8))
+    Children.shared.stopAll()
+    exit(3)
+}
+// On SIGINT/SIGTERM just exit: every child dies when its stdin closes (guard shells, erl drivers and receivers).
+signal(SIGINT) { _ in _exit(130) }
+signal(SIGTERM) { _ in _exit(143) }
+
+let loadAtStart = loadAverage()
+let host: String = {
+    var buffer = [CChar](repeating: 0, count: 256)
+    gethostname(&buffer, buffer.count)
+    let full = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(full.split(separator: ".").first ?? "localhost")
+}()
+let tag = "\(getpid())"
+let cookie = "distbench\(tag)"
+let work = FileManager.default.temporaryDirectory.appendingPathComponent("dist-bench-\(tag)")
+try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+let results = Results()
+let pairings = ["OTP->OTP", "Swift->Swift", "OTP->Swift", "Swift->OTP"]
+
+say("dist-bench: \(options.smoke ? "smoke" : "full") run, \(sizes.reps) repetition(s), load average \(loadAtStart), logs in \(work.path)")
+
+// MARK: nodes
+
+@MainActor func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &addr) { ptr in
+        try ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+            guard bind(fd, sa, len) == 0, getsockname(fd, sa, &len) == 0 else { throw BenchError.failed("free port") }
+        }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+let ebin = work.appendingPathComponent("ebin")
+try FileManager.default.createDirectory(at: ebin, withIntermediateDirectories: true)
+_ = try await runTool("erlc", options.erlc, ["-o", ebin.path, options.repo + "/Benchmarks/erlang/dist_bench.erl"],
+                      timeout: .seconds(60))
+let otpRelease = try await runTool("erl", options.erl, ["-noshell", "-eval",
+    "io:format(\"~s (erts ~s)\", [erlang:system_info(otp_release), erlang:system_info(version)]), halt()."],
+    timeout: .seconds(30)).trimmingCharacters(in: .whitespacesAndNewlines)
+
+let epmdPort = try freePort()
+let epmdEnv = ["ERL_EPMD_PORT": "\(epmdPort)"]
+let epmdChild = try Child("epmd", options.epmd, ["-port", "\(epmdPort)", "-address", "127.0.0.1"], guarded: true,
+                          log: work.appendingPathComponent("epmd.log"))
+_ = await epmdChild.workerPid()
+try await Task.sleep(for: .milliseconds(300))
+
+let erlFlags = ["-setcookie", cookie, "-noshell", "-hidden", "-connect_all", "false", "-pa", ebin.path]
+let otpRecvName = Atom("otprecv\(tag)@\(host)")
+let swiftRecvName = Atom("swrecv\(tag)@\(host)")
+
+@MainActor func startOTPReceiver() async throws -> Child {
+    let c = try Child("OTP receiver", options.erl, ["-sname", "otprecv\(tag)"] + erlFlags + ["-run", "dist_bench", "serve"],
+                      environment: epmdEnv, log: work.appendingPathComponent("otprecv.log"))
+    guard await c.line(startingWith: "READY", after: 0, timeout: .seconds(30)) != nil else {
+        throw BenchError.failed("OTP receiver did not start: \(c.text.suffix(500))")
+    }
+    return c
+}
+
+@MainActor func startSwiftReceiver() throws -> Child {
+    try Child("Swift receiver", options.erlangNode,
+              ["start", "--sname", "swrecv\(tag)", "--cookie", cookie, "--epmd-port", "\(epmdPort)", "--log-level", "warning"],
+              environment: epmdEnv, guarded: true, log: work.appendingPathComponent("swrecv.log"))
+}
+
+var otpReceiver = try await startOTPReceiver()
+var swiftReceiver = try startSwiftReceiver()
+let otpDriver = try Child("OTP driver", options.erl, ["-sname", "otpdrv\(tag)"] + erlFlags + ["-run", "dist_bench", "driver"],
+                          environment: epmdEnv, log: work.appendingPathComponent("otpdrv.log"))
+
+var driverConfig = NodeConfiguration(name: Atom("swdrv\(tag)@\(host)"), nameKind: .short, cookie: cookie)
+driverConfig.hidden = true
+driverConfig.bindAddress = "127.0.0.1"
+driverConfig.discovery = .epmd(port: epmdPort, startEmbedded: false)
+var driverLogger = Logger(label: "dist-bench")
+driverLogger.logLevel = .warning
+let swiftDriver = try await Node.start(driverConfig, logger: driverLogger)
+
+// Readiness: the Swift receiver is ready once it answers a ping; the OTP driver once it answers a command.
+do {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while !(await swiftDriver.ping(swiftRecvName, timeout: .seconds(2))) {
+        guard ContinuousClock.now < deadline else {
+            throw BenchError.failed("Swift receiver did not come up: \(swiftReceiver.text.suffix(500))")
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    _ = try await otpDriver.command("{local, 10, 5000}.", timeout: .seconds(30))
+}
+let otpReceiverPid = await otpReceiver.workerPid()
+var swiftReceiverPid = await swiftReceiver.workerPid()
+let otpDriverPid = await otpDriver.workerPid()
+
+@MainActor func receiverName(_ pairing: String) -> Atom { pairing.hasSuffix("->OTP") ? otpRecvName : swiftRecvName }
+@MainActor func senderIsOTP(_ pairing: String) -> Bool { pairing.hasPrefix("OTP->") }
+@MainActor func erlTimeout() -> Int { Int(sizes.timeout.components.seconds) * 1000 }
+
+/// CPU seconds of the sender and receiver OS processes of a pairing (this process stands for the Swift driver).
+@MainActor func pairCPU(_ pairing: String) -> Double {
+    let sender = senderIsOTP(pairing) ? otpDriverPid : getpid()
+    let receiver = pairing.hasSuffix("->OTP") ? otpReceiverPid : swiftReceiverPid
+    return cpuSeconds(pid: sender) + cpuSeconds(pid: receiver)
+}
+
+/// After a failed run a receiver's `sink` may still be counting: restart the receivers so later runs start clean.
+@MainActor func recoverAfterFailure(_ pairing: String) async {
+    say("  restarting the receiver after a failure")
+    if pairing.hasSuffix("->OTP") {
+        otpReceiver.stop()
+        if let c = try? await startOTPReceiver() { otpReceiver = c }
+    } else {
+        swiftReceiver.stop()
+        if let c = try? startSwiftReceiver() {
+            swiftReceiver = c
+            swiftReceiverPid = await c.workerPid()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !(await swiftDriver.ping(swiftRecvName, timeout: .seconds(2))), ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
+
+/// Runs `body` for every repetition and pairing (interleaved), recording into the rows the body returns.
+@MainActor func eachPairing(_ ids: [String], _ body: (String) async throws -> [Double]) async {
+    var failed: Set<String> = []
+    for rep in 1...sizes.reps {
+        for pairing in pairings where !failed.contains(pairing) {
+            if elapsedSeconds() > sizes.timeLimit - 30 { return }
+            do {
+                let values = try await body(pairing)
+                for (id, v) in zip(ids, values) { results.add(id, pairing, v) }
+            } catch {
+                say("  \(ids[0]) \(pairing) rep \(rep): \(error)")
+                for id in ids { results.fail(id, pairing, error is CancellationError ? "cancelled" : "failed") }
+                failed.insert(pairing)
+                await recoverAfterFailure(pairing)
+            }
+        }
+    }
+}
+
+// MARK: (1) small-message throughput and (3) bulk
+
+@MainActor func oneWay(_ pairing: String, count: Int, senders: Int, size: Int) async throws -> (micros: Double, cpu: Double) {
+    let peer = receiverName(pairing)
+    let cpu0 = pairCPU(pairing)
+    let micros: Double
+    if senderIsOTP(pairing) {
+        let w = try await otpDriver.command("{send, '\(peer)', \(count), \(senders), \(size), \(erlTimeout())}.",
+                                            timeout: sizes.timeout + .seconds(5))
+        micros = Double(w.first ?? "") ?? .nan
+    } else {
+        micros = try await SwiftSide.send(swiftDriver, to: peer, count: count, senders: senders, size: size,
+                                          timeout: sizes.timeout)
+    }
+    return (micros, pairCPU(pairing) - cpu0)
+}
+
+if wanted("throughput") {
+    for senders in [1, 4] {
+        let id = "tp\(senders)", cpuID = "tpcpu\(senders)"
+        results.define(id, "1. small messages `{hi, 123}`", "\(senders) sender\(senders > 1 ? "s" : ""), \(sizes.messages) msgs",
+                       "msg/s", lowerIsBetter: false)
+        results.define(cpuID, "1. small messages `{hi, 123}`", "\(senders) sender\(senders > 1 ? "s" : ""): CPU both sides",
+                       "µs/msg", lowerIsBetter: true)
+        say("throughput, \(senders) sender(s)")
+        await eachPairing([id, cpuID]) { pairing in
+            let r = try await oneWay(pairing, count: sizes.messages, senders: senders, size: 0)
+            return [Double(sizes.messages) / (r.micros / 1e6), r.cpu * 1e6 / Double(sizes.messages)]
+        }
+    }
+}
+
+// MARK: (2) ping-pong
+
+if wanted("pingpong") {
+    let ids = ["pp50", "pp99", "ppmean"]
+    for (id, m) in zip(ids, ["p50", "p99", "mean"]) {
+        results.define(id, "2. ping-pong via `server`", "\(m) of \(sizes.roundTrips) round trips", "µs", lowerIsBetter: true)
+    }
+    say("ping-pong")
+    await eachPairing(ids) { pairing in
+        let peer = receiverName(pairing)
+        if senderIsOTP(pairing) {
+            let w = try await otpDriver.command("{pingpong, '\(peer)', \(sizes.roundTrips), \(erlTimeout())}.",
+                                                timeout: sizes.timeout + .seconds(5))
+            return w.compactMap(Double.init)
+        }
+        return try await SwiftSide.pingPong(swiftDriver, to: peer, count: sizes.roundTrips, timeout: sizes.timeout)
+    }
+}
+
+// MARK: (3) bulk
+
+if wanted("bulk") {
+    for bulk in sizes.bulk {
+        let id = "bulk\(bulk.size)", cpuID = "bulkcpu\(bulk.size)"
+        let mib = bulk.total >> 20
+        results.define(id, "3. bulk binaries", "\(bulk.label) one-way, \(mib) MiB total", "MB/s", lowerIsBetter: false)
+        results.define(cpuID, "3. bulk binaries", "\(bulk.label): CPU both sides", "µs/msg", lowerIsBetter: true)
+        say("bulk \(bulk.label)")
+        let count = bulk.total / bulk.size
+        for _ in 1...sizes.reps {
+            // Raw loopback TCP in the same run, once per repetition, next to the distribution figures.
+            if let raw = try? rawLoopbackTCP(chunk: bulk.size, total: bulk.total) { results.add(id, "raw TCP", raw) }
+        }
+        await eachPairing([id, cpuID]) { pairing in
+            let r = try await oneWay(pairing, count: count, senders: 1, size: bulk.size)
+            return [Double(bulk.total) / (r.micros / 1e6) / 1e6, r.cpu * 1e6 / Double(count)]
+        }
+    }
+}
+
+// MARK: (4) connection setup
+
+if wanted("connect") {
+    results.define("conn", "4. connection setup", "EPMD lookup + handshake, median of \(sizes.connects)", "µs",
+                   lowerIsBetter: true)
+    say("connection setup")
+    await eachPairing(["conn"]) { pairing in
+        let peer = receiverName(pairing)
+        if senderIsOTP(pairing) {
+            let w = try await otpDriver.command("{connect, '\(peer)', \(sizes.connects), \(erlTimeout())}.",
+                                                timeout: sizes.timeout + .seconds(5))
+            return w.compactMap(Double.init)
+        }
+        return [try await SwiftSide.connect(swiftDriver, to: peer, times: sizes.connects, timeout: sizes.timeout)]
+    }
+}
+
+// MARK: (7) processes
+
+if wanted("processes") {
+    results.define("local", "7. processes (one node)", "local messages, \(sizes.localMessages) between two processes",
+                   "msg/s", lowerIsBetter: false)
+    results.define("spawn", "7. processes (one node)", "spawn \(sizes.processes) idle processes", "s", lowerIsBetter: true)
+    results.define("procmem", "7. processes (one node)", "memory per idle process (RSS delta)", "bytes", lowerIsBetter: true)
+    say("processes")
+    for _ in 1...sizes.reps {
+        do {
+            let us = try await SwiftSide.local(swiftDriver, count: sizes.localMessages, timeout: sizes.timeout)
+            results.add("local", "Swift", Double(sizes.localMessages) / (us / 1e6))
+        } catch { results.fail("local", "Swift", "failed"); say("  local Swift: \(error)") }
+        do {
+            let w = try await otpDriver.command("{local, \(sizes.localMessages), \(erlTimeout())}.", timeout: sizes.timeout + .seconds(5))
+            results.add("local", "OTP", Double(sizes.localMessages) / ((Double(w.first ?? "") ?? .nan) / 1e6))
+        } catch { results.fail("local", "OTP", "failed"); say("  local OTP: \(error)") }
+        do {
+            let out = try await runTool("procs Swift", CommandLine.arguments[0], ["--procs-child", "\(sizes.processes)"],
+                                        timeout: sizes.timeout)
+            let w = out.split(separator: "\n").first { $0.hasPrefix("RESULT") }?.split(separator: " ") ?? []
+            if w.count >= 3, let us = Double(w[1]), let bytes = Double(w[2]) {
+                results.add("spawn", "Swift", us / 1e6)
+                results.add("procmem", "Swift", bytes)
+            }
+        } catch { results.fail("spawn", "Swift", "failed"); say("  spawn Swift: \(error)") }
+        do {
+            let out = try await runTool("procs OTP", options.erl,
+                                        ["-noshell", "+P", "\(max(2 * sizes.processes, 1 << 18))", "-pa", ebin.path,
+                                         "-run", "dist_bench", "procs", "\(sizes.processes)"], timeout: sizes.timeout)
+            let w = out.split(separator: "\n").first { $0.hasPrefix("RESULT") }?.split(separator: " ") ?? []
+            if w.count >= 3, let us = Double(w[1]), let bytes = Double(w[2]) {
+                results.add("spawn", "OTP", us / 1e6)
+                results.add("procmem", "OTP", bytes)
+            }
+        } catch { results.fail("spawn", "OTP", "failed"); say("  spawn OTP: \(error)") }
+    }
+}
+
+// The distribution nodes are no longer needed: stop them before the EPMD and ETF runs.
+await swiftDriver.shutdown()
+otpDriver.stop()
+otpReceiver.stop()
+swiftReceiver.stop()
+epmdChild.stop()
+
+// MARK: (5) EPMD, through epmd-bench (the real epmd vs swift-epmd, same raw client)
+
+var epmdOutput = ""
+if wanted("epmd") {
+    say("EPMD (epmd-bench)")
+    let figures = [("PORT_PLEASE2 lookups/s, sequential", "epmd1", "PORT_PLEASE2 lookups, 1 client"),
+                   ("PORT_PLEASE2 lookups/s, 8 clients", "epmd8", "PORT_PLEASE2 lookups, 8 clients"),
+                   ("registration churn (register+close)/s", "epmdchurn", "ALIVE2 register + close")]
+    for (_, id, metric) in figures { results.define(id, "5. EPMD", metric, "lookups/s", lowerIsBetter: false) }
+    let args = options.smoke ? ["--seconds", "0.2", "--rounds", "1"] : ["--seconds", "1", "--rounds", "1"]
+    for _ in 1...sizes.reps {
+        do {
+            let out = try await runTool("epmd-bench", options.epmdBench,
+                                        ["--swift-epmd", options.swiftEPMD, "--epmd", options.epmd] + args,
+                                        timeout: .seconds(120))
+            epmdOutput = out
+            for line in out.split(separator: "\n") {
+                for (name, id, _) in figures where line.hasPrefix(name) {
+                    let w = line.dropFirst(name.count).split(separator: " ")
+                    if w.count >= 2, let real = Double(w[0]), let ours = Double(w[1]) {
+                        results.add(id, "OTP", real)
+                        results.add(id, "Swift", ours)
+                    }
+                }
+            }
+        } catch { say("  epmd-bench: \(error)"); results.fail("epmd1", "Swift", "failed") }
+    }
+}
+
+// MARK: (6) ETF, through etf-compare
+
+var etfItems: [String] = []
+if wanted("etf") {
+    say("ETF (etf-compare)")
+    func parseRate(_ s: Substring) -> Double? {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("M") { return Double(t.dropLast()).map { $0 * 1e6 } }
+        if t.hasSuffix("k") { return Double(t.dropLast()).map { $0 * 1e3 } }
+        return Double(t)
+    }
+    for _ in 1...sizes.reps {
+        do {
+            let out = try await runTool("etf-compare", options.etfCompare,
+                                        ["--repo", options.repo, "--erl", options.erl, "--erlc", options.erlc]
+                                            + (options.smoke ? ["--quick"] : []),
+                                        timeout: .seconds(300))
+            for line in out.split(separator: "\n") where line.hasPrefix("| ") && !line.hasPrefix("| item") {
+                let f = line.split(separator: "|", omittingEmptySubsequences: false).dropFirst().map { $0 }
+                guard f.count >= 7, let ds = parseRate(f[1]), let d = parseRate(f[2]), let es = parseRate(f[4]),
+                      let e = parseRate(f[5]) else { continue }
+                let item = f[0].trimmingCharacters(in: .whitespaces)
+                if !etfItems.contains(item) { etfItems.append(item) }
+                results.define("etfd-\(item)", "6. ETF decode", item, "ops/s", lowerIsBetter: false)
+                results.define("etfe-\(item)", "6. ETF encode", item, "ops/s", lowerIsBetter: false)
+                results.add("etfd-\(item)", "Swift", ds)
+                results.add("etfd-\(item)", "OTP", d)
+                results.add("etfe-\(item)", "Swift", es)
+                results.add("etfe-\(item)", "OTP", e)
+            }
+        } catch { say("  etf-compare: \(error)") }
+    }
+}
+
+// MARK: report
+
+let loadAtEnd = loadAverage()
+let runSeconds = elapsedSeconds()
+
+@MainActor func distTable() -> String {
+    let header = ["workload", "metric", "unit"] + pairings + ["S->S / O->O", "O->S / O->O", "S->O / O->O", "raw TCP"]
+    var rows: [[String]] = []
+    for r in results.rows where r.cells.keys.contains(where: pairings.contains) || r.notes.keys.contains(where: pairings.contains) {
+        rows.append([r.workload, r.metric, r.unit] + pairings.map { Format.cell(r, $0) }
+                    + ["Swift->Swift", "OTP->Swift", "Swift->OTP"].map { Format.ratio(r, $0, "OTP->OTP") }
+                    + [r.cells["raw TCP"] == nil ? "" : Format.cell(r, "raw TCP")])
+    }
+    return Format.table(header, rows, rightAlignFrom: 3)
+}
+
+@MainActor func localTable() -> String {
+    var rows: [[String]] = []
+    for r in results.rows where r.cells["Swift"] != nil || r.cells["OTP"] != nil || r.notes["Swift"] != nil {
+        rows.append([r.workload, r.metric, r.unit, Format.cell(r, "Swift"), Format.cell(r, "OTP"), Format.ratio(r, "Swift", "OTP")])
+    }
+    return Format.table(["workload", "metric", "unit", "Swift", "OTP", "Swift/OTP"], rows, rightAlignFrom: 3)
+}
+
+/// Ratio of medians, or nil.
+@MainActor func ratio(_ id: String, _ a: String, _ b: String) -> Double? {
+    guard let x = results.median(id, a), let y = results.median(id, b), y > 0 else { return nil }
+    return x / y
+}
+@MainActor func fx(_ v: Double?) -> String { v.map { String(format: "%.2fx", $0) } ?? "n/a" }
+@MainActor func pct(_ v: Double?) -> String { v.map { String(format: "%.0f%%", $0 * 100) } ?? "n/a" }
+@MainActor func verdict(_ ok: Bool?) -> String { ok == nil ? "**not measured**" : ok! ? "**met**" : "**not met**" }
+
+@MainActor func goals() -> String {
+    var out = ""
+    // Throughput.
+    let tp = [1, 4].map { ratio("tp\($0)", "Swift->Swift", "OTP->OTP") }
+    let mixed = [1, 4].flatMap { s in ["OTP->Swift", "Swift->OTP"].map { ratio("tp\(s)", $0, "OTP->OTP") } }
+    let tpOK: Bool? = tp.contains(where: { $0 == nil }) ? nil : tp.allSatisfy { $0! >= 3.0 }
+    let mixedOK: Bool? = mixed.contains(where: { $0 == nil }) ? nil : mixed.allSatisfy { $0! >= 1.0 }
+    out += "- Small-message throughput, Swift->Swift >= 3.0x OTP->OTP: \(verdict(tpOK)) (1 sender \(fx(tp[0])), 4 senders \(fx(tp[1]))).\n"
+    out += "- OTP->Swift and Swift->OTP >= 1.0x OTP->OTP: \(verdict(mixedOK)) (1 sender: \(fx(mixed[0])) / \(fx(mixed[1])); 4 senders: \(fx(mixed[2])) / \(fx(mixed[3]))).\n"
+    let pp = ratio("pp50", "Swift->Swift", "OTP->OTP")
+    out += "- Ping-pong p50 <= 0.8x OTP: \(verdict(pp.map { $0 <= 0.8 })) (Swift->Swift p50 \(fx(pp)) of OTP->OTP).\n"
+    if let big = sizes.bulk.last {
+        let id = "bulk\(big.size)"
+        let s = ratio(id, "Swift->Swift", "raw TCP"), o = ratio(id, "OTP->OTP", "raw TCP")
+        out += "- Bulk \(big.label) >= 90% of raw loopback TCP: \(verdict(s.map { $0 >= 0.9 })) (Swift->Swift \(pct(s)), OTP->OTP \(pct(o)), OTP->Swift \(pct(ratio(id, "OTP->Swift", "raw TCP"))), Swift->OTP \(pct(ratio(id, "Swift->OTP", "raw TCP"))) of raw TCP).\n"
+    }
+    let etf = etfItems.flatMap { item in ["etfd-\(item)", "etfe-\(item)"].compactMap { ratio($0, "Swift", "OTP") } }
+    if !etf.isEmpty {
+        let below = etfItems.flatMap { item in
+            [("decode", "etfd-\(item)"), ("encode", "etfe-\(item)")].compactMap { op, id -> String? in
+                guard let r = ratio(id, "Swift", "OTP"), r < 1.5 else { return nil }
+                return "\(item) \(op) \(fx(r))"
+            }
+        }
+        out += "- ETF >= 1.5x OTP per item: \(verdict(below.isEmpty)) (\(etf.count - below.count) of \(etf.count) item/operation pairs at >= 1.5x\(below.isEmpty ? "" : "; below: " + below.joined(separator: ", "))).\n"
+    } else {
+        out += "- ETF >= 1.5x OTP per item: **not measured**.\n"
+    }
+    let e1 = ratio("epmd1", "Swift", "OTP"), e8 = ratio("epmd8", "Swift", "OTP")
+    out += "- EPMD lookups >= 1.5x: \(verdict(e1.flatMap { a in e8.map { a >= 1.5 && $0 >= 1.5 } })) (1 client \(fx(e1)), 8 clients \(fx(e8))).\n"
+    let mem = results.median("procmem", "Swift"), spawn = ratio("spawn", "Swift", "OTP")
+    out += "- A million idle processes at <= 1 KB each: \(verdict(mem.map { $0 <= 1024 })) (Swift \(mem.map { String(format: "%.0f", $0) } ?? "n/a") B, OTP \(results.median("procmem", "OTP").map { String(format: "%.0f", $0) } ?? "n/a") B per process).\n"
+    out += "- Spawned in half OTP's time: \(verdict(spawn.map { $0 <= 0.5 })) (Swift/OTP time \(fx(spawn))).\n"
+    return out
+}
+
+@MainActor func machine() -> String {
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1).last?
+        .trimmingCharacters(in: .whitespaces) ?? "unknown"
+    let mem = ((try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? "").split(separator: "\n").first?
+        .split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { "\($0 / 1024 / 1024) GiB RAM" } ?? ""
+    let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    return """
+        - CPU: \(model), \(ProcessInfo.processInfo.activeProcessorCount) cores available; \(mem); Linux \(kernel)
+        - OTP: \(otpRelease); Swift: \(options.swiftVersion.isEmpty ? "unknown" : options.swiftVersion)
+        - Load average (1/5/15 min): \(loadAtStart) at start, \(loadAtEnd) at end (the machine is shared; figures are noisy)
+        """
+}
+
+let dateFormatter = ISO8601DateFormatter()
+let report = """
+    Run of \(dateFormatter.string(from: Date())), \(options.smoke ? "smoke" : "full") mode, \(sizes.reps) repetition(s) per figure \
+    (cells: median (min–max)), \(String(format: "%.0f", runSeconds)) s.
+
+    \(machine())
+
+    ### Distribution (sender->receiver, one node each, loopback)
+
+    Throughput and bulk are timed from `{count, N, self()}` to the `{done, N}` reply of `sink`; "CPU both sides" is
+    the user+system CPU of the sender and receiver OS processes per message (less sensitive to the machine's load
+    than wall time). MB/s = 10^6 bytes/s. Ratios are of medians; for µs rows lower is better.
+
+    \(distTable())
+    ### One node: processes, ETF, EPMD
+
+    \(localTable())
+    ### Goals of issue 6
+
+    \(goals())
+    """
+say("")
+say(report)
+
+if options.write && (!options.smoke || options.out != nil) {
+    let path = options.out ?? options.repo + "/BENCHMARKS.md"
+    let begin = "<!-- BEGIN GENERATED by scripts/bench: do not edit between these markers -->"
+    let end = "<!-- END GENERATED -->"
+    let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    let generated = begin + "\n" + report + "\n" + end
+    let text: String
+    if let b = existing.range(of: begin), let e = existing.range(of: end) {
+        text = String(existing[..<b.lowerBound]) + generated + String(existing[e.upperBound...])
+    } else {
+        text = "# Benchmarks: Swift vs Erlang/OTP\n\nProduced by `scripts/bench` (issue 6); `scripts/bench --smoke` checks the runner in ~10 s.\n\n"
+            + generated + "\n"
+    }
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    say("written to \(path)")
+}
+Children.shared.stopAll()
+try? FileManager.default.removeItem(at: ebin)
+exit(0)

@@ -1,0 +1,179 @@
+%% OTP's side of the side-by-side distribution benchmark (issue 6), driven by Benchmarks/Sources/dist-bench.
+%% Compiled with erlc at run time into a temp dir. Three entry points (erl -run dist_bench F [Args]):
+%%
+%%   serve            the receiver: registers `sink` (CONTRACT.md §13) and `server` (§9.1), prints READY,
+%%                    halts at stdin EOF.
+%%   driver           the sender: reads one command term per line from stdin (io:read), runs it, prints one
+%%                    `RESULT ...` line (or `RESULT error ...`). Every wait is bounded by the command's timeout.
+%%   procs N          spawns N idle processes in this fresh VM, prints `RESULT Micros BytesPerProcess ...`, halts.
+%%
+%% Commands (timeouts in ms):
+%%   {send, Node, N, Senders, Size, Timeout}   {count, N, self()} to {sink, Node}, then N messages split over
+%%                                              Senders processes: {hi, 123} when Size = 0, else a Size-byte
+%%                                              binary. RESULT Micros (until {done, N} arrived).
+%%   {pingpong, Node, N, Timeout}              N sequential {{hi, 123}, self()} round trips via {server, Node}.
+%%                                              RESULT P50us P99us MeanUs
+%%   {connect, Node, K, Timeout}               K fresh connects (disconnect, wait until gone, connect_node).
+%%                                              RESULT MedianUs
+%%   {local, N, Timeout}                       N {hi, 123} from one local process to another. RESULT Micros
+%%   quit
+-module(dist_bench).
+-export([serve/0, driver/0, procs/1]).
+
+%% ---------------------------------------------------------------- receiver
+
+serve() ->
+    register(sink, spawn(fun sink/0)),
+    register(server, spawn(fun server/0)),
+    io:format("READY~n"),
+    %% Halt when the runner goes away (stdin closes), so that no receiver outlives it.
+    _ = io:get_line(''),
+    halt(0).
+
+sink() ->
+    receive
+        {count, N, Pid} when is_integer(N), N >= 0, is_pid(Pid) -> count(N, N, Pid);
+        _ -> sink()
+    end.
+
+count(0, N, Pid) -> Pid ! {done, N}, sink();
+count(K, N, Pid) -> receive _ -> count(K - 1, N, Pid) end.
+
+server() ->
+    receive
+        {M, Pid} when is_pid(Pid) -> Pid ! M;
+        _ -> ok
+    end,
+    server().
+
+%% ---------------------------------------------------------------- driver
+
+driver() ->
+    case io:read('') of
+        {ok, quit} -> halt(0);
+        {ok, Cmd} ->
+            Result = try run(Cmd) catch C:R -> {error, {C, R}} end,
+            case Result of
+                {error, E} -> io:format("RESULT error ~0p~n", [E]);
+                L when is_list(L) -> io:format("RESULT~s~n", [[[" ", fmt(X)] || X <- L]])
+            end,
+            driver();
+        _ -> halt(0)
+    end.
+
+fmt(X) when is_integer(X) -> integer_to_list(X);
+fmt(X) when is_float(X) -> float_to_list(X, [{decimals, 3}]).
+
+now_us() -> erlang:monotonic_time(microsecond).
+
+run({send, Node, N, Senders, Size, Timeout}) ->
+    true = net_kernel:connect_node(Node),
+    Msg = case Size of 0 -> {hi, 123}; _ -> binary:copy(<<"x">>, Size) end,
+    Self = self(),
+    T0 = now_us(),
+    {sink, Node} ! {count, N, Self},
+    Per = N div Senders,
+    Counts = [Per + (case I of 1 -> N rem Senders; _ -> 0 end) || I <- lists:seq(1, Senders)],
+    Pids = [spawn_link(fun() -> burst({sink, Node}, Msg, C) end) || C <- Counts],
+    receive
+        {done, N} -> [now_us() - T0]
+    after Timeout ->
+        [unlink(P) || P <- Pids], [exit(P, kill) || P <- Pids],
+        {error, timeout}
+    end;
+run({pingpong, Node, N, Timeout}) ->
+    true = net_kernel:connect_node(Node),
+    Deadline = now_us() + Timeout * 1000,
+    case pingpong({server, Node}, N, Deadline, []) of
+        timeout -> {error, timeout};
+        Ts ->
+            S = list_to_tuple(lists:sort(Ts)),
+            Len = tuple_size(S),
+            P50 = element(max(1, (Len + 1) div 2), S),
+            P99 = element(min(Len, max(1, ceil(Len * 0.99))), S),
+            [P50 / 1000, P99 / 1000, lists:sum(Ts) / Len / 1000]
+    end;
+run({connect, Node, K, Timeout}) ->
+    Deadline = now_us() + Timeout * 1000,
+    Ts = [connect_once(Node, Deadline) || _ <- lists:seq(1, K)],
+    S = lists:sort(Ts),
+    [lists:nth(max(1, (K + 1) div 2), S)];
+run({local, N, Timeout}) ->
+    Self = self(),
+    B = spawn(fun() -> local_count(N, Self) end),
+    T0 = now_us(),
+    burst(B, {hi, 123}, N),
+    receive
+        {done, N} -> [now_us() - T0]
+    after Timeout -> exit(B, kill), {error, timeout}
+    end.
+
+burst(_, _, 0) -> ok;
+burst(To, Msg, K) -> To ! Msg, burst(To, Msg, K - 1).
+
+pingpong(_, 0, _, Acc) -> Acc;
+pingpong(To, K, Deadline, Acc) ->
+    T0 = erlang:monotonic_time(nanosecond),
+    To ! {{hi, 123}, self()},
+    receive
+        {hi, 123} ->
+            T1 = erlang:monotonic_time(nanosecond),
+            pingpong(To, K - 1, Deadline, [T1 - T0 | Acc])
+    after max(0, (Deadline - now_us()) div 1000) -> timeout
+    end.
+
+connect_once(Node, Deadline) ->
+    erlang:disconnect_node(Node),
+    wait_gone(Node, Deadline),
+    timer:sleep(5),
+    T0 = now_us(),
+    true = net_kernel:connect_node(Node),
+    now_us() - T0.
+
+wait_gone(Node, Deadline) ->
+    case lists:member(Node, nodes(connected)) of
+        false -> ok;
+        true ->
+            now_us() < Deadline orelse error(timeout),
+            timer:sleep(1),
+            wait_gone(Node, Deadline)
+    end.
+
+local_count(N, To) -> local_count(N, N, To).
+local_count(0, N, To) -> To ! {done, N};
+local_count(K, N, To) -> receive _ -> local_count(K - 1, N, To) end.
+
+%% ---------------------------------------------------------------- processes
+
+procs([NText]) ->
+    N = list_to_integer(NText),
+    erlang:garbage_collect(),
+    Rss0 = rss(),
+    Mem0 = erlang:memory(processes),
+    Ref = atomics:new(1, []),
+    T0 = now_us(),
+    Pids = spawn_many(N, Ref, []),
+    wait_started(Ref, N),
+    T1 = now_us(),
+    Rss1 = rss(),
+    Mem1 = erlang:memory(processes),
+    io:format("RESULT ~b ~.1f ~.1f~n", [T1 - T0, (Rss1 - Rss0) / N, (Mem1 - Mem0) / N]),
+    [P ! stop || P <- Pids],
+    halt(0).
+
+spawn_many(0, _, Acc) -> Acc;
+spawn_many(K, Ref, Acc) ->
+    P = spawn(fun() -> atomics:add(Ref, 1, 1), receive stop -> ok end end),
+    spawn_many(K - 1, Ref, [P | Acc]).
+
+wait_started(Ref, N) ->
+    case atomics:get(Ref, 1) >= N of
+        true -> ok;
+        false -> timer:sleep(1), wait_started(Ref, N)
+    end.
+
+%% Resident set size in bytes, from /proc/self/statm (pages).
+rss() ->
+    {ok, B} = file:read_file("/proc/" ++ os:getpid() ++ "/statm"),
+    [_, Pages | _] = string:split(binary_to_list(B), " ", all),
+    list_to_integer(Pages) * 4096.

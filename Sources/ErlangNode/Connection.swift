@@ -17,7 +17,9 @@ final class Connection: Sendable {
     let channel: any Channel
     let encoder: DistributionMessageEncoder
     let liveness: Mutex<ConnectionLiveness>
-    private let outbox = Mutex<(buffers: [ByteBuffer], flushScheduled: Bool, sequence: UInt64)>(([], false, 1))
+    private let outbox = Mutex<(buffers: [ByteBuffer], flushScheduled: Bool)>(([], false))
+    /// Sequence ids for fragmented messages (each message's frames are written back to back).
+    private let sequence = Atomic<UInt64>(1)
 
     init(id: UInt64, result: HandshakeResult, channel: any Channel, netTickTime: Duration) {
         self.id = id
@@ -33,10 +35,7 @@ final class Connection: Sendable {
     /// Encodes and queues a control message (and payload) for the peer.
     func send(_ control: ControlMessage, payload: Term? = nil, logger: Logger) {
         var buffer = channel.allocator.buffer(capacity: 64)
-        let sequence = outbox.withLock { o -> UInt64 in
-            o.sequence &+= 1
-            return o.sequence
-        }
+        let sequence = self.sequence.wrappingAdd(1, ordering: .relaxed).newValue
         do {
             try encoder.encode(control: control, payload: payload, sequenceID: sequence, into: &buffer)
         } catch {

@@ -83,27 +83,6 @@ extension DistributionService {
         node.send(.tuple("DOWN", .reference(reference), "process", object, reason), to: to)
     }
 
-    /// The old `rex` protocol (`rpc:block_call`, probes of `rpc:cast`/multicall): answered by the rpc service,
-    /// within the node's policy.
-    func serveRex(_ message: Term) {
-        if let call = message.tagged("$gen_call") ?? message.tagged("$gen_cast"), let request = call.last,
-           let args = request.tagged("call") ?? request.tagged("block_call") ?? request.tagged("cast"), args.count >= 3,
-           let m = args[0].atomValue, let f = args[1].atomValue, let a = args[2].listElements,
-           !configuration.policy.allowsSpawn(m, f, arity: a.count, from: Self.caller(of: message) ?? Pid(node: "nonode@nohost", id: 0, serial: 0, creation: 0)) {
-            if call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2, let caller = fromTag[0].pidValue {
-                node.send(.tuple(fromTag[1], .tuple("badrpc", "notsup")), to: caller)
-            }
-            return
-        }
-        node.serveRex(message)
-    }
-
-    /// The calling pid of a `gen` protocol message (`{'$gen_call', {From, Tag}, _}`), if any.
-    static func caller(of message: Term) -> Pid? {
-        guard let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2 else { return nil }
-        return from[0].pidValue
-    }
-
     private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
         let policy = configuration.policy
         var allowed = policy.allowsSpawn(entry.module, entry.function, arity: entry.arity, from: from)

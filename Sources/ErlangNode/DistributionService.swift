@@ -375,17 +375,22 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     }
 
     func send(_ message: Term, to pid: Pid, from sender: Pid?) {
+        // The common case, a connection that is up, builds no closure.
+        if let c = connection(to: pid.node) { return Self.send(message, to: pid, from: sender, on: c, logger: logger) }
         let logger = self.logger
-        withConnection(pid.node) { c in
-            if let sender, c.flags.contains(.sendSender) {
-                c.send(.sendSender(from: sender, to: pid), payload: message, logger: logger)
-            } else {
-                c.send(.send(to: pid), payload: message, logger: logger)
-            }
+        withConnection(pid.node) { c in Self.send(message, to: pid, from: sender, on: c, logger: logger) }
+    }
+
+    private static func send(_ message: Term, to pid: Pid, from sender: Pid?, on c: Connection, logger: Logger) {
+        if let sender, c.flags.contains(.sendSender) {
+            c.send(.sendSender(from: sender, to: pid), payload: message, logger: logger)
+        } else {
+            c.send(.send(to: pid), payload: message, logger: logger)
         }
     }
 
     func send(_ message: Term, toName name: Atom, on peer: Atom, from sender: Pid) {
+        if let c = connection(to: peer) { return c.send(.regSend(from: sender, toName: name), payload: message, logger: logger) }
         let logger = self.logger
         withConnection(peer) { c in c.send(.regSend(from: sender, toName: name), payload: message, logger: logger) }
     }

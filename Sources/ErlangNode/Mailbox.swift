@@ -51,15 +51,15 @@ final class Mailbox: Sendable {
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
         while true {
-            let found: Term? = state.withLock { s in
+            let (found, closed) = state.withLock { s -> (Term?, Bool) in
                 while scanned < s.messages.count {
-                    if predicate(s.messages[scanned]) { return s.messages.remove(at: scanned) }
+                    if predicate(s.messages[scanned]) { return (s.messages.remove(at: scanned), false) }
                     scanned += 1
                 }
-                return nil
+                return (nil, s.closed)
             }
             if let found { return found }
-            if isClosed || Task.isCancelled { return nil }
+            if closed || Task.isCancelled { return nil }
             if let deadline, clock.now >= deadline { return nil }
             await wait(forMoreThan: scanned, deadline: deadline)
         }

@@ -21,7 +21,10 @@ extension Node {
         node.installBuiltinFunctions()
         // `rex`, the rpc server (rpc:block_call, rpc:cast, multicall probes, and our own mesh queries).
         try node.register("rex", node.spawn { [weak service] p in
-            while let message = await p.receive() { service?.serveRex(message) }
+            while let message = await p.receive() {
+                guard let service else { return }
+                p.node.serveRex(message, policy: service.configuration.policy)
+            }
         })
         let port = try await service.listen()
         do {

@@ -60,10 +60,15 @@ extension Node {
     }
 
     /// The old rpc server `rex`: `{call, M, F, A, GL}` calls, `{cast, ...}` casts and `features_request` probes.
-    func serveRex(_ message: Term) {
+    /// Calls and casts the `policy` refuses get `{badrpc, notsup}` and nothing, respectively.
+    func serveRex(_ message: Term, policy: any NetKernelPolicy) {
         if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let fromTag) = call[0], fromTag.count == 2,
            let caller = fromTag[0].pidValue, let request = call[1].tagged("call") ?? call[1].tagged("block_call"), request.count >= 3,
            let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {
+            guard policy.allowsSpawn(m, f, arity: args.count, from: caller) else {
+                send(.tuple(fromTag[1], .tuple("badrpc", "notsup")), to: caller)
+                return
+            }
             spawn { p in
                 let outcome = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
                 let reply: Term
@@ -77,6 +82,8 @@ extension Node {
             }
         } else if let cast = message.tagged("$gen_cast"), cast.count == 1, let request = cast[0].tagged("cast"), request.count >= 3,
                   let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {
+            // A cast names no caller.
+            guard policy.allowsSpawn(m, f, arity: args.count, from: Pid(node: Atom.noNode, id: 0, serial: 0, creation: 0)) else { return }
             spawn { p in _ = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args) }
         } else if case .tuple(let e) = message, e.count == 2, let caller = e[0].pidValue, e[1] == "features_request" {
             send(.tuple("features_reply", .atom(name), .list(["erpc"])), to: caller)
@@ -127,27 +134,17 @@ extension Node {
     /// Calls `Module:Function(Arguments)` on another node through its `rex` server, as `rpc:call/5` does with the
     /// old protocol that every OTP node (and every Swift node) serves. `nil` when there is no answer in time.
     public func rpc(_ peer: Atom, _ module: Atom, _ function: Atom, _ arguments: [Term], timeout: Duration = .seconds(10)) async -> Term? {
-        let result: Term? = await withCheckedContinuation { continuation in
-            spawn { p in
-                let ref = p.monitor(.name("rex", node: peer))
-                p.send(.tuple("$gen_call", .tuple(.pid(p.pid), .reference(ref)),
-                              .tuple("call", .atom(module), .atom(function), .list(arguments), .pid(p.pid))),
-                       to: "rex", on: peer)
-                let reply = await p.receive(timeout: timeout) { m in
-                    guard case .tuple(let e) = m else { return false }
-                    return (e.count == 2 && e[0] == .reference(ref)) || (e.count == 5 && e[0] == "DOWN" && e[1] == .reference(ref))
-                }
-                p.demonitor(ref)
-                if let reply, case .tuple(let e) = reply, e.count == 2 {
-                    continuation.resume(returning: e[1])
-                } else if let reply, case .tuple(let e) = reply, e.count == 5 {
-                    continuation.resume(returning: .tuple("badrpc", .tuple("nodedown", .atom(peer)), e[4]))
-                } else {
-                    continuation.resume(returning: nil)
-                }
+        // rex sends io requests to the group leader; net_kernel stands in (it ignores them, as the caller would).
+        let groupLeader: Term = whereis("net_kernel").map { .pid($0) } ?? .undefined
+        do throws(CallError) {
+            return try await call(.name("rex", node: peer),
+                                  .tuple("call", .atom(module), .atom(function), .list(arguments), groupLeader), timeout: timeout)
+        } catch {
+            switch error {
+            case .timeout: return nil
+            case .down(let reason): return .tuple("badrpc", .tuple("nodedown", .atom(peer)), reason)
             }
         }
-        return result
     }
 
     /// The functions every node serves to rpc: `erlang:node/0`, `nodes/0,1`, `is_alive/0`, `whereis/1`,

@@ -31,6 +31,8 @@ struct ConnectionTable {
 
     let ownName: Atom
     private(set) var entries: [Atom: Entry] = [:]
+    /// Every node that has been connected at some time (for `nodes(known)`).
+    private(set) var known: Set<Atom> = []
     private var nextID: UInt64 = 1
 
     init(ownName: Atom) { self.ownName = ownName }
@@ -75,6 +77,7 @@ struct ConnectionTable {
         let previous: UInt64?
         if case .up(let old, _, _) = entries[node] { previous = old } else { previous = nil }
         entries[node] = .up(connection: connection, hidden: hidden, creation: creation)
+        known.insert(node)
         return previous
     }
 

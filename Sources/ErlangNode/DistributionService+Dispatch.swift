@@ -14,8 +14,8 @@ extension DistributionService {
             guard let payload else { return }
             _ = from
             if let pid = node.whereis(name) { node.send(payload, to: pid) }
-        case .aliasSend, .aliasSendTT:
-            break  // this node creates no aliases, so none can be addressed
+        case .aliasSend(_, let alias), .aliasSendTT(_, let alias, _):
+            if let payload, alias.node == node.name, alias.creation == node.creation { node.deliver(payload, toAlias: alias) }
         case .link(let from, let to):
             if !node.remoteLinked(local: to, remote: from) {
                 connection.send(.exit(from: to, to: from, reason: ExitReason.noproc), logger: logger)
@@ -28,13 +28,13 @@ extension DistributionService {
         case .unlinkIDAck:
             break
         case .exit(let from, let to, let reason), .exitTT(let from, let to, _, let reason):
-            remoteExit(from: from, to: to, reason: reason, link: true)
+            node.remoteExit(from: from, to: to, reason: reason, link: true)
         case .payloadExit(let from, let to), .payloadExitTT(let from, let to, _):
-            remoteExit(from: from, to: to, reason: payload ?? ExitReason.normal, link: true)
+            node.remoteExit(from: from, to: to, reason: payload ?? ExitReason.normal, link: true)
         case .exit2(let from, let to, let reason), .exit2TT(let from, let to, _, let reason):
-            remoteExit(from: from, to: to, reason: reason, link: false)
+            node.remoteExit(from: from, to: to, reason: reason, link: false)
         case .payloadExit2(let from, let to), .payloadExit2TT(let from, let to, _):
-            remoteExit(from: from, to: to, reason: payload ?? ExitReason.normal, link: false)
+            node.remoteExit(from: from, to: to, reason: payload ?? ExitReason.normal, link: false)
         case .monitorP(let from, let target, let reference):
             switch target {
             case .pid(let pid):
@@ -47,8 +47,11 @@ extension DistributionService {
                     monitorExit(watcher: from, object: object, from: Pid(node: node.name, id: 0, serial: 0, creation: node.creation), reference: reference, reason: ExitReason.noproc)
                 }
             }
-        case .demonitorP(_, _, let reference):
-            node.removeLocalMonitor(reference)
+        case .demonitorP(_, let target, let reference):
+            switch target {
+            case .pid(let pid): node.removeLocalMonitor(reference, target: pid)
+            case .name(let name): node.removeLocalMonitor(reference, target: node.whereis(name))
+            }
         case .monitorPExit(let from, let to, let reference, let reason):
             remoteDown(from: from, peer: connection.peer, to: to, reference: reference, reason: reason)
         case .payloadMonitorPExit(let from, let to, let reference):
@@ -63,24 +66,13 @@ extension DistributionService {
         }
     }
 
-    private func remoteExit(from: Pid, to: Pid, reason: Term, link: Bool) {
-        guard let handle = node.handle(of: to) else { return }
-        if link {
-            let wasLinked = handle.signals.withLock { $0.links.remove(from) != nil }
-            guard wasLinked else { return }
-        }
-        node.deliverExit(to: handle, from: from, reason: reason, fromLink: link)
-    }
-
     private func remoteDown(from: ProcessTarget, peer: Atom, to: Pid, reference: Reference, reason: Term) {
-        guard let handle = node.handle(of: to) else { return }
-        _ = handle.signals.withLock { $0.monitoring.removeValue(forKey: reference) }
         let object: Term
         switch from {
         case .pid(let pid): object = .pid(pid)
         case .name(let name): object = .tuple(.atom(name), .atom(peer))
         }
-        node.send(.tuple("DOWN", .reference(reference), "process", object, reason), to: to)
+        node.remoteDown(to: to, reference: reference, object: object, reason: reason)
     }
 
     private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {

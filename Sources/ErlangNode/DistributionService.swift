@@ -336,6 +336,8 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     func nodes(hidden: Bool?) -> [Atom] { state.withLock { $0.table.nodes(hidden: hidden) } }
 
+    func knownNodes() -> Set<Atom> { state.withLock { $0.table.known } }
+
     func connection(to peer: Atom) -> Connection? {
         state.withLock { s in s.table.connection(to: peer).flatMap { s.connections[$0] } }
     }
@@ -393,6 +395,15 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         if let c = connection(to: peer) { return c.send(.regSend(from: sender, toName: name), payload: message, logger: logger) }
         let logger = self.logger
         withConnection(peer) { c in c.send(.regSend(from: sender, toName: name), payload: message, logger: logger) }
+    }
+
+    func send(_ message: Term, toAlias alias: Reference, from sender: Pid) {
+        let logger = self.logger
+        withConnection(alias.node) { c in
+            // Without DFLAG_ALIAS the peer cannot have made the alias, and would not understand ALIAS_SEND.
+            guard c.flags.contains(.alias) else { return }
+            c.send(.aliasSend(from: sender, alias: alias), payload: message, logger: logger)
+        }
     }
 
     func link(_ local: Pid, _ remote: Pid) {

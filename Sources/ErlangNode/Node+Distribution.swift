@@ -63,6 +63,15 @@ extension Node {
         return reply == "yes"
     }
 
+    /// The node a pid belongs to, like `erlang:node/1`.
+    public func node(of pid: Pid) -> Atom { pid.node }
+
+    /// The node a reference was made on, like `erlang:node/1`.
+    public func node(of reference: Reference) -> Atom { reference.node }
+
+    /// Whether this node is distributed (started with a name and listening), like `erlang:is_alive/0`.
+    public var isDistributed: Bool { distribution != nil }
+
     /// Like `net_kernel:connect_node/1`.
     public func connect(_ peer: Atom) async -> Bool {
         if peer == name { return true }
@@ -77,12 +86,16 @@ extension Node {
         case hidden
         /// Both.
         case connected
+        /// This node and every node it has been connected to since it started (connected now or not).
+        case known
     }
 
-    /// Like `erlang:nodes/1`: never includes this node.
+    /// Like `erlang:nodes/1`: includes this node only for `.known`, as Erlang does.
     public func nodes(_ kind: NodeListKind = .visible) -> [Atom] {
+        if kind == .known { return (distribution?.knownNodes() ?? []).union([name]).sorted() }
         guard let distribution else { return [] }
         switch kind {
+        case .known: return []
         case .visible: return distribution.nodes(hidden: false)
         case .hidden: return distribution.nodes(hidden: true)
         case .connected: return distribution.nodes(hidden: nil)

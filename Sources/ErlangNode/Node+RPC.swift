@@ -107,7 +107,7 @@ extension Node {
         let flags = SpawnReplyFlags(rawValue: UInt64(reply[2]?.intValue ?? 0))
         if flags.contains(.link) { _ = remoteLinked(local: p.pid, remote: pid) }
         if flags.contains(.monitor) {
-            p.handle.signals.withLock { $0.monitoring[request] = pid }
+            p.handle.withSignals { $0.startMonitoring(.pid(pid), reference: request) }
             return (pid, request)
         }
         return (pid, nil)
@@ -161,13 +161,13 @@ extension Node {
                 case "hidden": out += p.node.nodes(.hidden)
                 case "connected": out += p.node.nodes(.connected)
                 case "this": out.append(p.node.name)
-                case "known": out += [p.node.name] + p.node.nodes(.connected)
+                case "known": out += p.node.nodes(.known)
                 default: throw ErlangError(.tuple("badarg", args[0]))
                 }
             }
             return .list(out.map { .atom($0) })
         }
-        register(module: "erlang", function: "is_alive", arity: 0) { _, _ in .true }
+        register(module: "erlang", function: "is_alive", arity: 0) { p, _ in p.node.isDistributed ? .true : .false }
         register(module: "erlang", function: "whereis", arity: 1) { p, args in
             guard let name = args[0].atomValue else { throw ErlangError("badarg") }
             return p.node.whereis(name).map { .pid($0) } ?? .undefined

@@ -1,67 +1,70 @@
 public import ErlangTerm
 import Synchronization
 
+// The node carries out what each process's `ProcessSignals` state machine decides: the rules live there, the
+// delivery (to local mailboxes, or through the router to other nodes) lives here.
+
 extension Node {
     /// Ends a local process: closes its mailbox, frees its name, and fires its links and monitors.
     func terminate(_ handle: ProcessHandle, reason: Term) {
-        let state: ProcessHandle.Signals? = handle.signals.withLock { s in
-            guard s.alive else { return nil }
-            s.alive = false
-            s.exitReason = reason
-            let snapshot = s
-            s.links.removeAll()
-            s.monitoredBy.removeAll()
-            s.monitoring.removeAll()
-            return snapshot
+        let outcome = handle.record.withLock { r -> (actions: [ProcessSignals.Action], name: Atom?, task: Task<Void, Never>?, aliases: [Reference])? in
+            guard let actions = r.signals.terminate(reason: reason) else { return nil }
+            defer { r.registeredName = nil; r.task = nil; r.aliases = [] }
+            return (actions, r.registeredName, r.task, r.aliases)
         }
-        guard let state else { return }
-        handle.mailbox.close()
-        handle.task.withLock { $0?.cancel() }
-        if let name = state.registeredName {
+        guard let outcome else { return }
+        handle.close()
+        outcome.task?.cancel()
+        if let name = outcome.name {
             registry.withLock { table in if table[name]?.id == handle.id { table[name] = nil } }
         }
+        dropAliases(outcome.aliases)
         processes.withLock { _ = $0.removeValue(forKey: handle.id) }
-        for linked in state.links {
+        let me = pid(of: handle)
+        for action in outcome.actions { perform(action, from: me) }
+    }
+
+    private func perform(_ action: ProcessSignals.Action, from me: Pid) {
+        switch action {
+        case .exitLinked(let linked, let reason):
             if isLocal(linked) {
-                if let other = self.handle(of: linked) {
-                    other.signals.withLock { _ = $0.links.remove(pid(of: handle)) }
-                    deliverExit(to: other, from: pid(of: handle), reason: reason, fromLink: true)
+                if let other = handle(of: linked) { deliverExit(to: other, from: me, reason: reason, viaLink: true) }
+            } else {
+                router?.exit(from: me, to: linked, reason: reason, link: true)
+            }
+        case .down(let watcher, let reference, let object, let reason):
+            if isLocal(watcher) {
+                if let other = handle(of: watcher) {
+                    _ = other.withSignals { $0.stopMonitoring(reference) }
+                    deliver(.tuple("DOWN", .reference(reference), "process", object, reason), to: other)
                 }
-            } else {
-                router?.exit(from: pid(of: handle), to: linked, reason: reason, link: true)
+            } else if watcher.node != name {
+                router?.monitorExit(watcher: watcher, object: object, from: me, reference: reference, reason: reason)
             }
-        }
-        for (ref, monitor) in state.monitoredBy {
-            if isLocal(monitor.watcher) {
-                send(.tuple("DOWN", .reference(ref), "process", monitor.object, reason), to: monitor.watcher)
-            } else {
-                router?.monitorExit(watcher: monitor.watcher, object: monitor.object, from: pid(of: handle), reference: ref, reason: reason)
+        case .demonitor(let watched, let reference):
+            if case .pid(let target) = watched, isLocal(target) {
+                handle(of: target)?.withSignals { $0.unmonitored(reference) }
+            } else if watched.node != name {
+                router?.demonitor(me, watched.targetTerm, on: watched.node, reference: reference)
             }
-        }
-        for (ref, target) in state.monitoring where !isLocal(target) {
-            router?.demonitor(pid(of: handle), .pid(target), on: target.node, reference: ref)
         }
     }
 
-    /// Applies an exit signal to a local process, with Erlang's rules: `kill` always kills (reason `killed`,
-    /// except through a link); `normal` is ignored unless it comes from the process itself; a trapping process
-    /// receives `{'EXIT', From, Reason}`.
-    func deliverExit(to handle: ProcessHandle, from: Pid, reason: Term, fromLink: Bool) {
-        let trapping = handle.signals.withLock { $0.alive ? $0.trapExit : nil }
-        guard let trapping else { return }
-        if reason == ExitReason.kill && !fromLink {
-            terminate(handle, reason: ExitReason.killed)
-        } else if trapping {
-            handle.mailbox.deliver(.tuple("EXIT", .pid(from), reason))
-        } else if reason != ExitReason.normal || from == pid(of: handle) {
-            terminate(handle, reason: reason)
+    /// Applies an exit signal to a local process (the rules are ``ProcessSignals/exitSignal(from:reason:viaLink:fromSelf:)``).
+    func deliverExit(to handle: ProcessHandle, from: Pid, reason: Term, viaLink: Bool) {
+        let fromSelf = isLocal(from) && from.id == handle.id
+        let outcome = handle.withSignals { $0.exitSignal(from: from, reason: reason, viaLink: viaLink, fromSelf: fromSelf) }
+        switch outcome {
+        case .ignored: break
+        case .message(let message): deliver(message, to: handle)
+        case .terminate(let reason): terminate(handle, reason: reason)
         }
     }
 
     /// An exit signal to any process, like `erlang:exit(Pid, Reason)`.
     public func exit(_ pid: Pid, reason: Term, from sender: Pid) {
         if isLocal(pid) {
-            if let handle = handle(of: pid) { deliverExit(to: handle, from: sender, reason: reason, fromLink: false) }
+            if let handle = handle(of: pid) { deliverExit(to: handle, from: sender, reason: reason, viaLink: false) }
         } else if pid.node != name {
             router?.exit(from: sender, to: pid, reason: reason, link: false)
         }
@@ -71,14 +74,14 @@ extension Node {
     public func link(_ a: Pid, _ b: Pid) {
         guard a != b else { return }
         for (local, other) in [(a, b), (b, a)] where isLocal(local) {
-            guard let handle = handle(of: local) else {
+            guard let handle = handle(of: local), handle.withSignals({ $0.link(other) }) else {
                 // The local side is dead: the other side gets an exit signal `noproc`.
                 if isLocal(other), let otherHandle = self.handle(of: other) {
-                    deliverExit(to: otherHandle, from: local, reason: ExitReason.noproc, fromLink: true)
+                    _ = otherHandle.withSignals { $0.link(local) }
+                    deliverExit(to: otherHandle, from: local, reason: ExitReason.noproc, viaLink: true)
                 }
                 return
             }
-            _ = handle.signals.withLock { $0.links.insert(other) }
         }
         if !isLocal(a) { router?.link(b, a) } else if !isLocal(b) { router?.link(a, b) }
     }
@@ -86,41 +89,50 @@ extension Node {
     /// Removes a link between two processes.
     public func unlink(_ a: Pid, _ b: Pid) {
         for (local, other) in [(a, b), (b, a)] where isLocal(local) {
-            _ = handle(of: local)?.signals.withLock { $0.links.remove(other) }
+            handle(of: local)?.withSignals { $0.unlink(other) }
         }
         if !isLocal(a) { router?.unlink(b, a) } else if !isLocal(b) { router?.unlink(a, b) }
     }
 
-    /// A remote process linked to a local one (LINK from the network).
+    /// A remote process linked to a local one (LINK from the network); `false` when the local one is dead.
     func remoteLinked(local: Pid, remote: Pid) -> Bool {
-        guard let handle = handle(of: local) else { return false }
-        return handle.signals.withLock { s in
-            guard s.alive else { return false }
-            s.links.insert(remote)
-            return true
-        }
+        handle(of: local)?.withSignals { $0.link(remote) } ?? false
     }
 
     func remoteUnlinked(local: Pid, remote: Pid) {
-        _ = handle(of: local)?.signals.withLock { $0.links.remove(remote) }
+        handle(of: local)?.withSignals { $0.unlink(remote) }
+    }
+
+    /// An exit signal from a remote process (EXIT, EXIT2 and their payload forms).
+    func remoteExit(from: Pid, to: Pid, reason: Term, link: Bool) {
+        guard let handle = handle(of: to) else { return }
+        deliverExit(to: handle, from: from, reason: reason, viaLink: link)
     }
 
     /// Starts monitoring `target` (a pid, or a registered name here or on another node) for `watcher`.
     /// The object in the `DOWN` message is the pid, or `{Name, Node}` for a name, as in Erlang.
     public func monitor(_ watcher: Pid, target: MonitorTarget) -> Reference {
         let ref = makeReference()
+        let watcherHandle = handle(of: watcher)
         switch target {
         case .pid(let pid) where !isLocal(pid) && pid.node != name:
-            _ = handle(of: watcher)?.signals.withLock { $0.monitoring[ref] = pid }
+            watcherHandle?.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
             router?.monitor(watcher, .pid(pid), on: pid.node, reference: ref)
-        case .name(let n, let node) where node != nil && node != name:
-            router?.monitor(watcher, .atom(n), on: node!, reference: ref)
+        case .name(let n, let node?) where node != name:
+            watcherHandle?.withSignals { $0.startMonitoring(.name(n, node: node), reference: ref) }
+            router?.monitor(watcher, .atom(n), on: node, reference: ref)
         case .pid(let pid):
-            addLocalMonitor(watcher: watcher, target: pid, object: .pid(pid), reference: ref)
+            watcherHandle?.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
+            if !addLocalMonitor(watcher: watcher, target: pid, object: .pid(pid), reference: ref) {
+                _ = watcherHandle?.withSignals { $0.stopMonitoring(ref) }
+            }
         case .name(let n, _):
             let object: Term = .tuple(.atom(n), .atom(name))
             if let pid = whereis(n) {
-                addLocalMonitor(watcher: watcher, target: pid, object: object, reference: ref)
+                watcherHandle?.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
+                if !addLocalMonitor(watcher: watcher, target: pid, object: object, reference: ref) {
+                    _ = watcherHandle?.withSignals { $0.stopMonitoring(ref) }
+                }
             } else {
                 send(.tuple("DOWN", .reference(ref), "process", object, ExitReason.noproc), to: watcher)
             }
@@ -132,11 +144,7 @@ extension Node {
     /// target was alive.
     @discardableResult
     func addLocalMonitor(watcher: Pid, target: Pid, object: Term, reference: Reference) -> Bool {
-        let alive = handle(of: target)?.signals.withLock { s -> Bool in
-            guard s.alive else { return false }
-            s.monitoredBy[reference] = (watcher, object)
-            return true
-        } ?? false
+        let alive = handle(of: target)?.withSignals { $0.monitored(by: watcher, object: object, reference: reference) } ?? false
         if !alive {
             if isLocal(watcher) || watcher.node == name {
                 send(.tuple("DOWN", .reference(reference), "process", object, ExitReason.noproc), to: watcher)
@@ -149,47 +157,52 @@ extension Node {
 
     /// Removes a monitor, like `erlang:demonitor/1`.
     public func demonitor(_ reference: Reference, watcher: Pid) {
-        let remoteTarget = handle(of: watcher)?.signals.withLock { $0.monitoring.removeValue(forKey: reference) }
-        if let remoteTarget {
-            router?.demonitor(watcher, .pid(remoteTarget), on: remoteTarget.node, reference: reference)
-            return
+        guard let watched = handle(of: watcher)?.withSignals({ $0.stopMonitoring(reference) }) else { return }
+        switch watched {
+        case .pid(let target) where isLocal(target):
+            handle(of: target)?.withSignals { $0.unmonitored(reference) }
+        case .pid(let target):
+            router?.demonitor(watcher, .pid(target), on: target.node, reference: reference)
+        case .name(let n, let node):
+            router?.demonitor(watcher, .atom(n), on: node, reference: reference)
         }
-        removeLocalMonitor(reference)
     }
 
-    /// Removes a monitor held on a local process (from DEMONITOR_P or a local demonitor).
-    func removeLocalMonitor(_ reference: Reference) {
-        let all = processes.withLock { Array($0.values) }
-        for handle in all {
-            if handle.signals.withLock({ $0.monitoredBy.removeValue(forKey: reference) }) != nil { return }
-        }
+    /// DEMONITOR_P from another node: the monitor on a local process (named by pid or registered name) goes.
+    func removeLocalMonitor(_ reference: Reference, target: Pid?) {
+        guard let target else { return }
+        handle(of: target)?.withSignals { $0.unmonitored(reference) }
+    }
+
+    /// A `DOWN` from another node (MONITOR_P_EXIT) for a local watcher.
+    func remoteDown(to watcher: Pid, reference: Reference, object: Term, reason: Term) {
+        guard let handle = handle(of: watcher) else { return }
+        guard handle.withSignals({ $0.stopMonitoring(reference) }) != nil else { return }
+        deliver(.tuple("DOWN", .reference(reference), "process", object, reason), to: handle)
     }
 
     /// Sets whether a process traps exits.
     func setTrapExit(_ pid: Pid, _ value: Bool) {
-        _ = handle(of: pid)?.signals.withLock { $0.trapExit = value }
+        handle(of: pid)?.withSignals { $0.trapExit = value }
     }
 
     /// Every link and monitor toward `node` fires, as when its connection goes down.
     func nodeDown(_ node: Atom) {
         let all = processes.withLock { Array($0.values) }
         for handle in all {
-            let (links, monitorsBy, monitoring) = handle.signals.withLock { s -> ([Pid], [(Reference, Pid, Term)], [(Reference, Pid)]) in
-                let links = s.links.filter { $0.node == node }
-                for l in links { s.links.remove(l) }
-                let by = s.monitoredBy.filter { $0.value.watcher.node == node }.map { ($0.key, $0.value.watcher, $0.value.object) }
-                for (r, _, _) in by { s.monitoredBy[r] = nil }
-                let on = s.monitoring.filter { $0.value.node == node }.map { ($0.key, $0.value) }
-                for (r, _) in on { s.monitoring[r] = nil }
-                return (Array(links), by, on)
-            }
-            _ = monitorsBy
-            for (ref, target) in monitoring {
-                handle.mailbox.deliver(.tuple("DOWN", .reference(ref), "process", .pid(target), ExitReason.noconnection))
-            }
-            for linked in links {
-                deliverExit(to: handle, from: linked, reason: ExitReason.noconnection, fromLink: true)
-            }
+            let (messages, reason) = handle.withSignals { $0.nodeDown(node) }
+            for message in messages { deliver(message, to: handle) }
+            if let reason { terminate(handle, reason: reason) }
+        }
+    }
+}
+
+extension ProcessSignals.Watched {
+    /// The target as MONITOR_P/DEMONITOR_P name it: a pid or an atom.
+    var targetTerm: Term {
+        switch self {
+        case .pid(let pid): return .pid(pid)
+        case .name(let name, _): return .atom(name)
         }
     }
 }

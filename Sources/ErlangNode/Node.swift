@@ -12,11 +12,14 @@ public final class Node: Sendable {
     let logger: Logger
     let processes = Mutex<[UInt32: ProcessHandle]>([:])
     let registry = Mutex<[Atom: Pid]>([:])
-    private let counters = Mutex<(pid: UInt32, ref: UInt64)>((pid: 100, ref: 1))
+    private let pidCounter = Atomic<UInt32>(100)
+    private let referenceCounter = Atomic<UInt64>(1)
     private let creationStorage: Atomic<UInt32>
     private let routerStorage = Mutex<(any RemoteRouter)?>(nil)
     let functions = FunctionTable()
     let spawnGates = Mutex<[UInt32: Reference]>([:])
+    /// Active process aliases: alias → (owner, whether the first message through it removes it).
+    let aliases = Mutex<[Reference: (owner: UInt32, once: Bool)]>([:])
 
     /// Creates a node runtime. `creation` is normally what EPMD assigned; it can be changed until processes exist.
     public init(name: Atom, creation: UInt32 = 1, logger: Logger = Logger(label: "erlang-node")) {
@@ -41,19 +44,12 @@ public final class Node: Sendable {
     // MARK: identifiers
 
     func newPid() -> Pid {
-        let id = counters.withLock { c -> UInt32 in
-            c.pid &+= 1
-            return c.pid
-        }
-        return Pid(node: name, id: id, serial: 0, creation: creation)
+        Pid(node: name, id: pidCounter.add(1, ordering: .relaxed).newValue, serial: 0, creation: creation)
     }
 
     /// A new reference, unique on this node (3 ID words, as OTP makes them).
     public func makeReference() -> Reference {
-        let n = counters.withLock { c -> UInt64 in
-            c.ref &+= 1
-            return c.ref
-        }
+        let n = referenceCounter.add(1, ordering: .relaxed).newValue
         return Reference(node: name, creation: creation, ids: [UInt32(truncatingIfNeeded: n & 0x3FFFF), UInt32(truncatingIfNeeded: n >> 18), UInt32(truncatingIfNeeded: n >> 50)])
     }
 
@@ -63,30 +59,68 @@ public final class Node: Sendable {
     // MARK: processes
 
     /// Starts a process running `body`. The process ends when `body` returns (reason `normal`), throws
-    /// ``ProcessExit`` (its reason) or throws anything else (reason `{swift_error, Text}`).
+    /// ``ProcessExit`` (its reason) or throws anything else (reason `{swift_error, Text}`); a body that calls
+    /// ``Process/hibernate(_:)`` lives on without a task until its next message.
     @discardableResult
     public func spawn(
         link: Pid? = nil,
         _ body: @escaping @Sendable (Process) async throws -> Void
     ) -> Pid {
-        let pid = newPid()
-        let handle = ProcessHandle(pid: pid)
-        processes.withLock { $0[pid.id] = handle }
-        if let link { self.link(pid, link) }
-        let process = Process(node: self, handle: handle)
+        let handle = newProcess(link: link)
+        run(handle, body)
+        return pid(of: handle)
+    }
+
+    /// Starts a process that is hibernating from the start, like `spawn(fun() -> erlang:hibernate(M, F, A) end)`:
+    /// it has no task (and costs only its mailbox and signal state) until its first message arrives, then runs
+    /// `body`. For servers that mostly wait, and for very many processes.
+    @discardableResult
+    public func spawnHibernating(
+        link: Pid? = nil,
+        _ body: @escaping @Sendable (Process) async throws -> Void
+    ) -> Pid {
+        let handle = newProcess(link: link)
+        if !handle.hibernate(body) { run(handle, body) }
+        return pid(of: handle)
+    }
+
+    private func newProcess(link: Pid?) -> ProcessHandle {
+        let handle = ProcessHandle(id: pidCounter.add(1, ordering: .relaxed).newValue)
+        processes.withLock { $0[handle.id] = handle }
+        if let link { self.link(pid(of: handle), link) }
+        return handle
+    }
+
+    /// Runs (or resumes, after hibernation) a process's code in a new task.
+    func run(_ handle: ProcessHandle, _ body: @escaping Mailbox.HibernatedBody) {
         let task = Task {
+            var body = body
             var reason = ExitReason.normal
-            do {
-                try await body(process)
-            } catch let exit as ProcessExit {
-                reason = exit.reason
-            } catch {
-                reason = .tuple("swift_error", .string(String(describing: error)))
+            while true {
+                do {
+                    try await body(Process(node: self, handle: handle))
+                } catch let hibernation as Hibernation {
+                    if handle.hibernate(hibernation.body) {
+                        handle.record.withLock { if $0.task != nil { $0.task = nil } }
+                        return
+                    }
+                    body = hibernation.body  // a message is already waiting: no need to sleep
+                    continue
+                } catch let exit as ProcessExit {
+                    reason = exit.reason
+                } catch {
+                    reason = .tuple("swift_error", .string(String(describing: error)))
+                }
+                break
             }
             self.terminate(handle, reason: reason)
         }
-        handle.task.withLock { $0 = task }
-        return pid
+        handle.record.withLock { r in if r.signals.isAlive { r.task = task } }
+    }
+
+    /// Delivers a message to a local process, starting it again if it was hibernating.
+    func deliver(_ message: Term, to handle: ProcessHandle) {
+        if case .wake(let body) = handle.enqueue(message) { run(handle, body) }
     }
 
     /// A local process's pid, with the node's current creation.
@@ -107,9 +141,9 @@ public final class Node: Sendable {
         guard let handle = handle(of: pid), handle.isAlive else { throw .notAlive(pid) }
         try registry.withLock { (table: inout [Atom: Pid]) throws(RegistrationError) in
             if let existing = table[name], existing.id != pid.id { throw RegistrationError.nameTaken(name) }
-            try handle.signals.withLock { (s: inout ProcessHandle.Signals) throws(RegistrationError) in
-                if let current = s.registeredName, current != name { throw RegistrationError.alreadyRegistered(pid, current) }
-                s.registeredName = name
+            try handle.record.withLock { (r: inout ProcessHandle.Record) throws(RegistrationError) in
+                if let current = r.registeredName, current != name { throw RegistrationError.alreadyRegistered(pid, current) }
+                r.registeredName = name
             }
             table[name] = pid
         }
@@ -118,7 +152,7 @@ public final class Node: Sendable {
     /// Removes a registered name.
     public func unregister(_ name: Atom) {
         let pid = registry.withLock { $0.removeValue(forKey: name) }
-        if let pid, let handle = handle(of: pid) { handle.signals.withLock { $0.registeredName = nil } }
+        if let pid, let handle = handle(of: pid) { handle.record.withLock { $0.registeredName = nil } }
     }
 
     /// The pid registered under a name, like `erlang:whereis/1`.
@@ -134,7 +168,7 @@ public final class Node: Sendable {
     /// Sends a message to a pid, local or remote. Messages to dead or unknown processes are dropped, as in Erlang.
     public func send(_ message: Term, to pid: Pid, from sender: Pid? = nil) {
         if pid.node == name {
-            if pid.creation == creation { handle(of: pid)?.mailbox.deliver(message) }
+            if pid.creation == creation, let handle = handle(of: pid) { deliver(message, to: handle) }
             return  // a pid of an earlier incarnation of this node is dead
         }
         router?.send(message, to: pid, from: sender)
@@ -161,6 +195,7 @@ public enum RegistrationError: Error, Sendable, Hashable {
 protocol RemoteRouter: Sendable {
     func send(_ message: Term, to pid: Pid, from sender: Pid?)
     func send(_ message: Term, toName name: Atom, on node: Atom, from sender: Pid)
+    func send(_ message: Term, toAlias alias: Reference, from sender: Pid)
     func link(_ local: Pid, _ remote: Pid)
     func unlink(_ local: Pid, _ remote: Pid)
     func exit(from: Pid, to remote: Pid, reason: Term, link: Bool)

@@ -32,6 +32,17 @@ public struct Process: Sendable {
         node.send(message, to: name, on: remote, from: pid)
     }
 
+    /// Sends a message to a process alias (``alias(once:)``), here or on another node.
+    public func send(_ message: Term, to alias: Reference) { node.send(message, toAlias: alias, from: pid) }
+
+    /// Makes an alias for this process, like `erlang:alias/1`: a reference others can send to. With `once`
+    /// (`[reply]`), the first message through it deactivates it.
+    public func alias(once: Bool = false) -> Reference { node.makeAlias(for: handle, once: once) }
+
+    /// Deactivates one of this process's aliases, like `erlang:unalias/1`.
+    @discardableResult
+    public func unalias(_ alias: Reference) -> Bool { node.unalias(alias, owner: handle) }
+
     /// Links this process to another.
     public func link(_ other: Pid) { node.link(pid, other) }
 
@@ -64,6 +75,19 @@ public struct Process: Sendable {
                                 link: link, monitor: monitor, timeout: timeout)
     }
 
+    /// Like `erlang:hibernate/3`: the process drops its task (and all its stack) and waits without one until its
+    /// next message, then runs `body`. Costs only the mailbox and signal state while waiting, so it suits processes
+    /// that mostly wait. Call it as the last thing the process's code does (`try p.hibernate { p in ... }`); do not
+    /// catch the error it throws.
+    public func hibernate(_ body: @escaping @Sendable (Process) async throws -> Void) throws -> Never {
+        throw Hibernation(body: body)
+    }
+
     /// A new unique reference.
     public func makeReference() -> Reference { node.makeReference() }
+}
+
+/// Thrown by ``Process/hibernate(_:)`` to unwind the process's task.
+struct Hibernation: Error {
+    let body: Mailbox.HibernatedBody
 }

@@ -1,31 +1,34 @@
 import ErlangTerm
 import Synchronization
 
-/// The node's record of one local process: its mailbox and its signal state (links, monitors, trap_exit).
-final class ProcessHandle: Sendable {
-    struct Signals {
-        var alive = true
-        var trapExit = false
+/// The node's record of one local process: its mailbox (inherited, so a process is one object) and its signal
+/// state (links, monitors, trap_exit, as the ``ProcessSignals`` state machine), its registered name and its task.
+final class ProcessHandle: Mailbox, @unchecked Sendable {
+    struct Record {
+        var signals = ProcessSignals()
         var registeredName: Atom?
-        /// Processes (local or remote) linked to this one.
-        var links: Set<Pid> = []
-        /// Monitors held on this process: reference → (watcher, the monitored object as the watcher named it).
-        var monitoredBy: [Reference: (watcher: Pid, object: Term)] = [:]
-        /// Monitors this process holds on others: reference → target.
-        var monitoring: [Reference: Pid] = [:]
-        var exitReason: Term?
+        /// The task running the process's code; `nil` while it hibernates.
+        var task: Task<Void, Never>?
+        /// Its active aliases (see `Node+Aliases.swift`).
+        var aliases: [Reference] = []
     }
 
     /// The pid as it was when the process started; ``Node/pid(of:)`` gives it with the node's current creation
     /// (which changes once, when the node registers with EPMD).
-    let initialPid: Pid
-    let mailbox = Mailbox()
-    let signals = Mutex(Signals())
-    let task = Mutex<Task<Void, Never>?>(nil)
+    let id: UInt32
+    let record = Mutex(Record())
 
-    init(pid: Pid) { self.initialPid = pid }
+    init(id: UInt32) {
+        self.id = id
+        super.init()
+    }
 
-    var id: UInt32 { initialPid.id }
+    var mailbox: Mailbox { self }
 
-    var isAlive: Bool { signals.withLock { $0.alive } }
+    var isAlive: Bool { record.withLock { $0.signals.isAlive } }
+
+    /// Runs `body` on the process's signal state.
+    func withSignals<R: Sendable>(_ body: (inout ProcessSignals) -> R) -> R {
+        record.withLock { body(&$0.signals) }
+    }
 }

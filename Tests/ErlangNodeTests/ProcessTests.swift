@@ -1,6 +1,7 @@
 @testable import ErlangNode
 import ErlangTerm
 import Testing
+import Synchronization
 
 @Suite struct ProcessTests {
     @Test func mailboxSelectiveReceiveKeepsOrder() async {
@@ -106,5 +107,95 @@ import Testing
         #expect(node.whereis("server") == nil, "a dead process frees its name")
         try node.register("server", b)
         node.exit(b, reason: "kill", from: b)
+    }
+}
+
+@Suite struct ProcessFeatureTests {
+    @Test func aliasesDeliverUntilDeactivated() async throws {
+        let node = Node(name: "t@h")
+        let probe = Mailbox()
+        let owner = node.spawn { p in
+            let alias = p.alias()
+            let once = p.alias(once: true)
+            probe.deliver(.tuple(.reference(alias), .reference(once)))
+            while let m = await p.receive(timeout: .seconds(5)) {
+                if m == "unalias" {
+                    #expect(p.unalias(alias))
+                    #expect(!p.unalias(alias))
+                }
+                probe.deliver(m)
+                if m == "stop" { return }
+            }
+        }
+        let refs = try #require(await probe.receive(timeout: .seconds(5)) { _ in true })
+        let alias = try #require(refs[0]?.referenceValue), once = try #require(refs[1]?.referenceValue)
+        node.send("a1", toAlias: alias)
+        node.send("o1", toAlias: once)
+        node.send("o2", toAlias: once)  // dropped: a `once` alias is gone after one message
+        node.send("unalias", toAlias: alias)
+        var got: [Term] = []
+        for _ in 0..<3 { if let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) { got.append(m) } }
+        node.send("a2", toAlias: alias)  // dropped: unaliased
+        node.send("stop", to: owner)
+        while let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) {
+            got.append(m)
+            if m == "stop" { break }
+        }
+        #expect(got == ["a1", "o1", "unalias", "stop"])
+        // The owner is dead: its aliases are gone from the node's table.
+        #expect(await eventually { !node.isAlive(owner) })
+        #expect(node.aliases.withLock { $0.isEmpty })
+    }
+
+    @Test func hibernatedProcessWakesOnItsNextMessageAndKeepsItsLinks() async throws {
+        let node = Node(name: "t@h")
+        let probe = Mailbox()
+        let sleeper = node.spawnHibernating { p in
+            let m = await p.receive(timeout: .seconds(5))
+            probe.deliver(.tuple("first", m ?? "none"))
+            try p.hibernate { p in
+                let m = await p.receive(timeout: .seconds(5))
+                probe.deliver(.tuple("second", m ?? "none"))
+                throw ProcessExit("done")
+            }
+        }
+        let watcher = node.spawn { p in
+            p.trapExit(true)
+            p.link(sleeper)
+            probe.deliver("linked")
+            if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(m) }
+        }
+        _ = watcher
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == "linked")
+        #expect(node.isAlive(sleeper))
+        node.send("hello", to: sleeper)
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("first", "hello"))
+        node.send("again", to: sleeper)
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("second", "again"))
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("EXIT", .pid(sleeper), "done"))
+    }
+
+    @Test func hibernatingProcessCanBeKilledAndMonitored() async throws {
+        let node = Node(name: "t@h")
+        let probe = Mailbox()
+        let idle = node.spawnHibernating { _ in Issue.record("must not run") }
+        node.spawn { p in
+            let ref = p.monitor(.pid(idle))
+            p.exit(idle, reason: "kill")
+            if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(.tuple(.reference(ref), m)) }
+        }
+        let got = try #require(await probe.receive(timeout: .seconds(5)) { _ in true })
+        #expect(got[1] == .tuple("DOWN", got[0]!, "process", .pid(idle), "killed"))
+        #expect(!node.isAlive(idle))
+    }
+
+    @Test func nodeOfAndKnownNodesWithoutDistribution() {
+        let node = Node(name: "t@h")
+        let pid = Pid(node: "x@y", id: 1, serial: 0, creation: 2)
+        #expect(node.node(of: pid) == "x@y")
+        #expect(node.node(of: node.makeReference()) == "t@h")
+        #expect(node.nodes(.known) == ["t@h"])
+        #expect(node.nodes(.visible).isEmpty)
+        #expect(!node.isDistributed)
     }
 }

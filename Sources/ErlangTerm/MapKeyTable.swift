@@ -12,8 +12,8 @@ enum MapKeyTable {
                 slots.initialize(repeating: -1)
                 return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { hashes in
                     for i in 0..<n {
-                        let key = entries[i].key
-                        let h = hash(key)
+                        // The key is hashed in place (a named copy would retain and release it).
+                        let h = hash(entries[i].key)
                         hashes[i] = h
                         var slot = Int(truncatingIfNeeded: h) & mask
                         while true {
@@ -22,7 +22,7 @@ enum MapKeyTable {
                                 slots[slot] = Int32(truncatingIfNeeded: i)
                                 break
                             }
-                            if hashes[j] == h && entries[j].key == key { return true }
+                            if hashes[j] == h && entries[j].key == entries[i].key { return true }
                             slot = (slot + 1) & mask
                         }
                     }

@@ -203,8 +203,8 @@ struct TermReader: ~Copyable {
             var entries: [TermMap.Entry] = []
             entries.reserveCapacity(n)
             for _ in 0..<n {
-                let key = try value(depth: depth + 1)
-                entries.append(TermMap.Entry(key: key, value: try value(depth: depth + 1)))
+                let key = try element(depth: depth + 1)
+                entries.append(TermMap.Entry(key: key, value: try element(depth: depth + 1)))
             }
             return .map(try map(entries, offset: offset))
         case T.smallAtomUTF8:

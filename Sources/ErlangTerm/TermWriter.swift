@@ -33,7 +33,7 @@ struct TermWriter {
     /// Writes `term`, whose ``encodedSize(of:)`` is `size`, at `start`.
     static func write(_ term: Term, to start: UnsafeMutableRawPointer, size: Int) {
         var writer = TermWriter(start, size: size)
-        writer.term(term)
+        writer.root(term)
         // The size pass and the write pass must agree; a mismatch is a bug here, never a property of the input.
         precondition(writer.cursor == start.assumingMemoryBound(to: UInt8.self) + size, "ETF size and write disagree")
     }
@@ -73,6 +73,48 @@ struct TermWriter {
 
     /// The encoded size of `term` without the version byte; throws what the encoding would throw.
     static func encodedSize(of term: Term) throws(TermEncodingError) -> Int {
+        var nested = Nested.none
+        let shallow = try shallowSize(term, &nested)
+        return shallow + (try nestedSize(nested))
+    }
+
+    /// The storage of an array that the caller keeps alive and unmodified for as long as the pointer is used.
+    ///
+    /// The encoder walks a term that its caller holds (borrowed) for the whole encoding and that nothing mutates,
+    /// so the storage of every nested array stays put and alive while the passes read it through these pointers.
+    @inline(__always)
+    private static func storage<E>(_ array: [E]) -> UnsafeBufferPointer<E> {
+        // An array of a value type is always native and contiguous (the base address is nil only when empty).
+        UnsafeBufferPointer(start: array._baseAddressIfContiguous, count: array.count)
+    }
+
+    /// A container's storage whose elements remain to be visited, found by the shallow part of a pass.
+    private enum Nested {
+        case none
+        case elements(UnsafeBufferPointer<Term>)
+        /// A proper list's elements: the writer follows them with the nil tail.
+        case listElements(UnsafeBufferPointer<Term>)
+        case entries(UnsafeBufferPointer<TermMap.Entry>)
+    }
+
+    /// The size of the elements that ``shallowSize(_:_:)`` left.
+    @inline(__always)
+    private static func nestedSize(_ nested: Nested) throws(TermEncodingError) -> Int {
+        switch nested {
+        case .none: return 0
+        case .elements(let buffer), .listElements(let buffer): return try elementsSize(buffer)
+        case .entries(let buffer): return try entriesSize(buffer)
+        }
+    }
+
+    /// The size of `term` without the elements of a tuple, proper list or map, which it leaves in `nested`.
+    ///
+    /// Each pass is split like this so that a term is read in place from its container's storage (inlined into
+    /// the loops over elements, borrowed, not copied): a call for the nested elements made inside the `switch`
+    /// would keep the bound payload alive across it, which costs a retain and a release (and an outlined copy
+    /// and destroy of the `Term`) for every nested container and every pid, binary and map entry.
+    @inline(__always)
+    private static func shallowSize(_ term: Term, _ nested: inout Nested) throws(TermEncodingError) -> Int {
         switch term {
         case .integer(let v):
             return integerSize(v)
@@ -88,23 +130,22 @@ struct TermWriter {
             return try atomSize(a)
         case .tuple(let elements):
             _ = try count32(elements.count)
-            return (elements.count <= 255 ? 2 : 5) + (try elementsSize(elements))
+            nested = .elements(storage(elements))
+            return elements.count <= 255 ? 2 : 5
         case .list(let elements):
             if elements.isEmpty { return 1 }
-            if elements.count <= 65535 && isByteString(elements) { return 3 + elements.count }
-            _ = try count32(elements.count)
-            return 6 + (try elementsSize(elements))
+            let buffer = storage(elements)
+            if buffer.count <= 65535 && isByteString(buffer) { return 3 + buffer.count }
+            _ = try count32(buffer.count)
+            nested = .listElements(buffer)
+            return 6
         case .improperList(let elements, let tail):
             _ = try count32(elements.count)
-            return 5 + (try elementsSize(elements)) + (try encodedSize(of: tail))
+            return 5 + (try elementsSize(storage(elements))) + (try encodedSize(of: tail))
         case .map(let map):
             _ = try count32(map.count)
-            var size = 5
-            for entry in map.entries {
-                size += try encodedSize(of: entry.key)
-                size += try encodedSize(of: entry.value)
-            }
-            return size
+            nested = .entries(storage(map.entries))
+            return 5
         case .binary(let bytes):
             return 5 + Int(try count32(bytes.count))
         case .bitBinary(let b):
@@ -125,24 +166,43 @@ struct TermWriter {
         }
     }
 
-    /// The summed sizes of container elements, integers inline (no call, no copy of the element).
-    @inline(__always)
-    private static func elementsSize(_ elements: [Term]) throws(TermEncodingError) -> Int {
-        try elements.withUnsafeBufferPointer { (buffer) throws(TermEncodingError) -> Int in
-            var size = 0
-            var p = buffer.baseAddress
-            let end = p.map { $0 + buffer.count }
-            while p != end {
-                let element = p.unsafelyUnwrapped
-                if case .integer(let v) = element.pointee {
-                    size += integerSize(v)
-                } else {
-                    size += try encodedSize(of: element.pointee)
-                }
-                p = element + 1
+    /// The summed sizes of container elements, each measured in place.
+    @inline(never)
+    private static func elementsSize(_ buffer: UnsafeBufferPointer<Term>) throws(TermEncodingError) -> Int {
+        var total = 0
+        guard var p = buffer.baseAddress else { return 0 }
+        let end = p + buffer.count
+        while p != end {
+            if case .integer(let v) = p.pointee {
+                total &+= integerSize(v)
+            } else {
+                // The element is a temporary that ends with the shallow call, so nothing holds it (or retains
+                // a nested container) across the call for the nested elements.
+                var nested = Nested.none
+                total &+= try shallowSize(p.pointee, &nested)
+                total &+= try nestedSize(nested)
             }
-            return size
+            p += 1
         }
+        return total
+    }
+
+    /// The summed sizes of map keys and values, each measured in place.
+    @inline(never)
+    private static func entriesSize(_ buffer: UnsafeBufferPointer<TermMap.Entry>) throws(TermEncodingError) -> Int {
+        var total = 0
+        guard var p = buffer.baseAddress else { return 0 }
+        let end = p + buffer.count
+        while p != end {
+            var nested = Nested.none
+            total += try shallowSize(p.pointee.key, &nested)
+            total += try nestedSize(nested)
+            nested = .none
+            total += try shallowSize(p.pointee.value, &nested)
+            total += try nestedSize(nested)
+            p += 1
+        }
+        return total
     }
 
     @inline(__always)
@@ -168,13 +228,11 @@ struct TermWriter {
 
     /// Whether every element is an integer 0...255, so that the list is written as `STRING_EXT`. Allocates nothing.
     @inline(__always)
-    private static func isByteString(_ elements: [Term]) -> Bool {
-        elements.withUnsafeBufferPointer { buffer in
-            for e in buffer {
-                guard case .integer(let v) = e, UInt64(bitPattern: v) <= 255 else { return false }
-            }
-            return true
+    private static func isByteString(_ buffer: UnsafeBufferPointer<Term>) -> Bool {
+        for e in buffer {
+            guard case .integer(let v) = e, UInt64(bitPattern: v) <= 255 else { return false }
         }
+        return true
     }
 
     // MARK: write
@@ -251,18 +309,70 @@ struct TermWriter {
         }
     }
 
-    private mutating func elements(_ elements: [Term]) {
-        elements.withUnsafeBufferPointer { buffer in
-            guard var p = buffer.baseAddress else { return }
-            let end = p + buffer.count
-            while p != end {
-                if case .integer(let v) = p.pointee { integer(v) } else { term(p.pointee) }
-                p += 1
+    /// Container elements, each written in place (see ``shallowSize(_:_:)``).
+    @inline(never)
+    private mutating func elements(_ buffer: UnsafeBufferPointer<Term>) {
+        guard var p = buffer.baseAddress else { return }
+        let end = p + buffer.count
+        while p != end {
+            if case .integer(let v) = p.pointee {
+                integer(v)
+            } else {
+                var nested = Nested.none
+                shallow(p.pointee, &nested)
+                visit(nested)
             }
+            p += 1
         }
     }
 
+    /// Map keys and values, each written in place.
+    @inline(never)
+    private mutating func entries(_ buffer: UnsafeBufferPointer<TermMap.Entry>) {
+        guard var p = buffer.baseAddress else { return }
+        let end = p + buffer.count
+        while p != end {
+            var nested = Nested.none
+            shallow(p.pointee.key, &nested)
+            visit(nested)
+            nested = .none
+            shallow(p.pointee.value, &nested)
+            visit(nested)
+            p += 1
+        }
+    }
+
+    /// A term that is not inlined into a container loop (the root, and an improper list's tail).
+    @inline(never)
+    private mutating func root(_ term: Term) {
+        self.term(term)
+    }
+
+    /// One term: the shallow part, then the nested elements (see ``shallowSize(_:_:)``).
+    @inline(__always)
     private mutating func term(_ term: Term) {
+        var nested = Nested.none
+        shallow(term, &nested)
+        visit(nested)
+    }
+
+    /// Writes the elements that ``shallow(_:_:)`` left.
+    @inline(__always)
+    private mutating func visit(_ nested: Nested) {
+        switch nested {
+        case .none: break
+        case .elements(let buffer):
+            elements(buffer)
+        case .listElements(let buffer):
+            elements(buffer)
+            u8(T.nil)
+        case .entries(let buffer): entries(buffer)
+        }
+    }
+
+    /// `term` without the elements of a tuple, proper list or map, which it leaves in `nested`.
+    @inline(__always)
+    private mutating func shallow(_ term: Term, _ nested: inout Nested) {
         switch term {
         case .integer(let v):
             integer(v)
@@ -291,36 +401,29 @@ struct TermWriter {
                 u8(T.largeTuple)
                 be(UInt32(e.count))
             }
-            elements(e)
+            nested = .elements(TermWriter.storage(e))
         case .list(let e):
-            if e.isEmpty {
+            let buffer = TermWriter.storage(e)
+            if buffer.isEmpty {
                 u8(T.nil)
-            } else if e.count <= 65535 && TermWriter.isByteString(e) {
+            } else if buffer.count <= 65535 && TermWriter.isByteString(buffer) {
                 u8(T.string)
-                be(UInt16(e.count))
-                e.withUnsafeBufferPointer { buffer in
-                    for case .integer(let v) in buffer { u8(UInt8(truncatingIfNeeded: v)) }
-                }
+                be(UInt16(buffer.count))
+                for case .integer(let v) in buffer { u8(UInt8(truncatingIfNeeded: v)) }
             } else {
                 u8(T.list)
-                be(UInt32(e.count))
-                elements(e)
-                u8(T.nil)
+                be(UInt32(buffer.count))
+                nested = .listElements(buffer)
             }
         case .improperList(let e, let tail):
             u8(T.list)
             be(UInt32(e.count))
-            elements(e)
-            self.term(tail)
+            elements(TermWriter.storage(e))
+            root(tail)
         case .map(let map):
             u8(T.map)
             be(UInt32(map.count))
-            map.entries.withUnsafeBufferPointer { buffer in
-                for entry in buffer {
-                    self.term(entry.key)
-                    self.term(entry.value)
-                }
-            }
+            nested = .entries(TermWriter.storage(map.entries))
         case .binary(let b):
             u8(T.binary)
             be(UInt32(b.count))

@@ -18,7 +18,7 @@
 %%   {local, N, Timeout}                       N {hi, 123} from one local process to another. RESULT Micros
 %%   quit
 -module(dist_bench).
--export([serve/0, driver/0, procs/1]).
+-export([serve/0, driver/0, procs/1, idle/0]).
 
 %% ---------------------------------------------------------------- receiver
 
@@ -145,14 +145,15 @@ local_count(K, N, To) -> receive _ -> local_count(K - 1, N, To) end.
 
 %% ---------------------------------------------------------------- processes
 
-procs([NText]) ->
+procs([NText | Mode]) ->
     N = list_to_integer(NText),
+    Hibernate = Mode =:= ["hibernate"],
     erlang:garbage_collect(),
     Rss0 = rss(),
     Mem0 = erlang:memory(processes),
     Ref = atomics:new(1, []),
     T0 = now_us(),
-    Pids = spawn_many(N, Ref, []),
+    Pids = spawn_many(N, Ref, Hibernate, []),
     wait_started(Ref, N),
     T1 = now_us(),
     Rss1 = rss(),
@@ -161,10 +162,16 @@ procs([NText]) ->
     [P ! stop || P <- Pids],
     halt(0).
 
-spawn_many(0, _, Acc) -> Acc;
-spawn_many(K, Ref, Acc) ->
+spawn_many(0, _, _, Acc) -> Acc;
+spawn_many(K, Ref, false, Acc) ->
     P = spawn(fun() -> atomics:add(Ref, 1, 1), receive stop -> ok end end),
-    spawn_many(K - 1, Ref, [P | Acc]).
+    spawn_many(K - 1, Ref, false, [P | Acc]);
+spawn_many(K, Ref, true, Acc) ->
+    P = spawn(fun() -> atomics:add(Ref, 1, 1), erlang:hibernate(?MODULE, idle, []) end),
+    spawn_many(K - 1, Ref, true, [P | Acc]).
+
+%% A hibernated process wakes here on its first message.
+idle() -> receive stop -> ok end.
 
 wait_started(Ref, N) ->
     case atomics:get(Ref, 1) >= N of

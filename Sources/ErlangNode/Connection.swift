@@ -42,14 +42,23 @@ final class Connection: Sendable {
             logger.warning("dropping a message to \(peer) that cannot be encoded: \(error)")
             return
         }
-        let schedule = outbox.withLock { o -> Bool in
+        let (schedule, pending) = outbox.withLock { o -> (Bool, Int) in
             o.buffers.append(buffer)
-            if o.flushScheduled { return false }
+            if o.flushScheduled { return (false, o.buffers.count) }
             o.flushScheduled = true
-            return true
+            return (true, o.buffers.count)
         }
-        if schedule { channel.eventLoop.execute { self.flush() } }
+        if schedule {
+            channel.eventLoop.execute { self.flush() }
+        } else if pending >= Self.inlineFlushThreshold, channel.eventLoop.inEventLoop {
+            // A sender running on this connection's own event loop (see `NodeExecutor`) would otherwise queue
+            // until it yields: write in batches as it goes.
+            flush()
+        }
     }
+
+    /// How many queued messages make a sender on the connection's event loop write them itself.
+    static let inlineFlushThreshold = 128
 
     /// Writes everything queued (on the event loop).
     private func flush() {

@@ -20,7 +20,18 @@ public struct Atom: Sendable, Hashable, Comparable, CustomStringConvertible, Exp
     }
 
     public static func == (lhs: Atom, rhs: Atom) -> Bool {
-        lhs.name.utf8.elementsEqual(rhs.name.utf8)
+        // Fast path: the same string value (shared storage, or the same small string) — the usual case when a
+        // node compares its own name or atoms it decoded from one cache.
+        if unsafeBitCast(lhs.name, to: (UInt64, UInt64).self) == unsafeBitCast(rhs.name, to: (UInt64, UInt64).self) {
+            return true
+        }
+        // Erlang compares atoms by their bytes (no Unicode normalisation, unlike `String.==`).
+        let l = lhs.name.utf8, r = rhs.name.utf8
+        guard l.count == r.count else { return false }
+        if let equal = l.withContiguousStorageIfAvailable({ lb in
+            r.withContiguousStorageIfAvailable { rb in lb.elementsEqual(rb) }
+        }), let equal { return equal }
+        return l.elementsEqual(r)
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -102,19 +102,27 @@ enum SwiftSide {
     }
 
     /// Child mode (a fresh process for a clean RSS): spawns N processes that each count themselves started and
-    /// block in `receive`; prints `RESULT Micros BytesPerProcess` once all are blocked.
-    static func procsChild(_ n: Int) async -> Never {
+    /// block in `receive` (or, with `hibernate`, start hibernating: no task until a message comes, like OTP's
+    /// `erlang:hibernate/3`); prints `RESULT Micros BytesPerProcess` once all are started.
+    static func procsChild(_ n: Int, hibernate: Bool) async -> Never {
         let node = Node(name: "procs@localhost")
         let started = Atomic<Int>(0)
         let rss0 = residentBytes()
         let start = ContinuousClock.now
         var pids: [Pid] = []
         pids.reserveCapacity(n)
-        for _ in 0..<n {
-            pids.append(node.spawn { p in
+        if hibernate {
+            for _ in 0..<n {
+                pids.append(node.spawnHibernating { p in _ = await p.receive() })
                 started.add(1, ordering: .relaxed)
-                _ = await p.receive()
-            })
+            }
+        } else {
+            for _ in 0..<n {
+                pids.append(node.spawn { p in
+                    started.add(1, ordering: .relaxed)
+                    _ = await p.receive()
+                })
+            }
         }
         while started.load(ordering: .relaxed) < n { try? await Task.sleep(for: .milliseconds(1)) }
         let elapsed = micros(ContinuousClock.now - start)

@@ -11,7 +11,7 @@
 // usage: dist-bench --erlang-node PATH --swift-epmd PATH --epmd-bench PATH --etf-compare PATH [--repo PATH]
 //                   [--smoke] [--reps N] [--only LIST] [--out FILE | --no-write] [--swift-version TEXT]
 //                   [--time-limit SECONDS] [--erl PATH] [--erlc PATH] [--epmd PATH]
-//        dist-bench --procs-child N    (internal: the Swift side of the process-spawn figure)
+//        dist-bench --procs-child N [hibernate]   (internal: the Swift side of the process-spawn figures)
 import ErlangNode
 import ErlangTerm
 import Foundation
@@ -35,9 +35,22 @@ struct Options {
     var epmd = "/usr/bin/epmd"
 }
 
+// Like `erlang-node start`: ERLANG_NODE_EXECUTOR=eventloop runs processes on the event loops (the environment is
+// inherited by the erlang-node receiver, so both Swift sides change together).
+if ProcessInfo.processInfo.environment["ERLANG_NODE_EXECUTOR"] == "eventloop" {
+    NodeExecutor.installEventLoopsAsGlobalExecutor()
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "--procs-child", arguments.count == 2, let n = Int(arguments[1]) {
-    await SwiftSide.procsChild(n)
+if arguments.first == "--local-child", arguments.count >= 2, let n = Int(arguments[1]) {
+    // Local messaging alone in a fresh process (for profiling): prints messages/s.
+    let node = Node(name: "local@localhost")
+    let us = try await SwiftSide.local(node, count: n, timeout: .seconds(60))
+    print(String(format: "%.0f msg/s", Double(n) / (us / 1e6)))
+    exit(0)
+}
+if arguments.first == "--procs-child", arguments.count >= 2, let n = Int(arguments[1]) {
+    await SwiftSide.procsChild(n, hibernate: arguments.dropFirst(2).first == "hibernate")
 }
 
 var options = Options()
@@ -359,6 +372,8 @@ if wanted("processes") {
                    "msg/s", lowerIsBetter: false)
     results.define("spawn", "7. processes (one node)", "spawn \(sizes.processes) idle processes", "s", lowerIsBetter: true)
     results.define("procmem", "7. processes (one node)", "memory per idle process (RSS delta)", "bytes", lowerIsBetter: true)
+    results.define("spawnh", "7. processes (one node)", "spawn \(sizes.processes) hibernating processes", "s", lowerIsBetter: true)
+    results.define("procmemh", "7. processes (one node)", "memory per hibernating process (RSS delta)", "bytes", lowerIsBetter: true)
     say("processes")
     for _ in 1...sizes.reps {
         do {
@@ -369,25 +384,28 @@ if wanted("processes") {
             let w = try await otpDriver.command("{local, \(sizes.localMessages), \(erlTimeout())}.", timeout: sizes.timeout + .seconds(5))
             results.add("local", "OTP", Double(sizes.localMessages) / ((Double(w.first ?? "") ?? .nan) / 1e6))
         } catch { results.fail("local", "OTP", "failed"); say("  local OTP: \(error)") }
-        do {
-            let out = try await runTool("procs Swift", CommandLine.arguments[0], ["--procs-child", "\(sizes.processes)"],
-                                        timeout: sizes.timeout)
-            let w = out.split(separator: "\n").first { $0.hasPrefix("RESULT") }?.split(separator: " ") ?? []
-            if w.count >= 3, let us = Double(w[1]), let bytes = Double(w[2]) {
-                results.add("spawn", "Swift", us / 1e6)
-                results.add("procmem", "Swift", bytes)
-            }
-        } catch { results.fail("spawn", "Swift", "failed"); say("  spawn Swift: \(error)") }
-        do {
-            let out = try await runTool("procs OTP", options.erl,
-                                        ["-noshell", "+P", "\(max(2 * sizes.processes, 1 << 18))", "-pa", ebin.path,
-                                         "-run", "dist_bench", "procs", "\(sizes.processes)"], timeout: sizes.timeout)
-            let w = out.split(separator: "\n").first { $0.hasPrefix("RESULT") }?.split(separator: " ") ?? []
-            if w.count >= 3, let us = Double(w[1]), let bytes = Double(w[2]) {
-                results.add("spawn", "OTP", us / 1e6)
-                results.add("procmem", "OTP", bytes)
-            }
-        } catch { results.fail("spawn", "OTP", "failed"); say("  spawn OTP: \(error)") }
+        // Processes blocked in receive, then processes that hibernate (erlang:hibernate/3 on both sides).
+        for (mode, spawnKey, memKey) in [("wait", "spawn", "procmem"), ("hibernate", "spawnh", "procmemh")] {
+            do {
+                let out = try await runTool("procs Swift", CommandLine.arguments[0], ["--procs-child", "\(sizes.processes)", mode],
+                                            timeout: sizes.timeout)
+                let w = out.split(separator: "\n").first { $0.hasPrefix("RESULT") }?.split(separator: " ") ?? []
+                if w.count >= 3, let us = Double(w[1]), let bytes = Double(w[2]) {
+                    results.add(spawnKey, "Swift", us / 1e6)
+                    results.add(memKey, "Swift", bytes)
+                }
+            } catch { results.fail(spawnKey, "Swift", "failed"); say("  spawn Swift (\(mode)): \(error)") }
+            do {
+                let out = try await runTool("procs OTP", options.erl,
+                                            ["-noshell", "+P", "\(max(2 * sizes.processes, 1 << 18))", "-pa", ebin.path,
+                                             "-run", "dist_bench", "procs", "\(sizes.processes)", mode], timeout: sizes.timeout)
+                let w = out.split(separator: "\n").first { $0.hasPrefix("RESULT") }?.split(separator: " ") ?? []
+                if w.count >= 3, let us = Double(w[1]), let bytes = Double(w[2]) {
+                    results.add(spawnKey, "OTP", us / 1e6)
+                    results.add(memKey, "OTP", bytes)
+                }
+            } catch { results.fail(spawnKey, "OTP", "failed"); say("  spawn OTP (\(mode)): \(error)") }
+        }
     }
 }
 
@@ -525,8 +543,10 @@ let runSeconds = elapsedSeconds()
     let e1 = ratio("epmd1", "Swift", "OTP"), e8 = ratio("epmd8", "Swift", "OTP")
     out += "- EPMD lookups >= 1.5x: \(verdict(e1.flatMap { a in e8.map { a >= 1.5 && $0 >= 1.5 } })) (1 client \(fx(e1)), 8 clients \(fx(e8))).\n"
     let mem = results.median("procmem", "Swift"), spawn = ratio("spawn", "Swift", "OTP")
-    out += "- A million idle processes at <= 1 KB each: \(verdict(mem.map { $0 <= 1024 })) (Swift \(mem.map { String(format: "%.0f", $0) } ?? "n/a") B, OTP \(results.median("procmem", "OTP").map { String(format: "%.0f", $0) } ?? "n/a") B per process).\n"
-    out += "- Spawned in half OTP's time: \(verdict(spawn.map { $0 <= 0.5 })) (Swift/OTP time \(fx(spawn))).\n"
+    let memH = results.median("procmemh", "Swift"), spawnH = ratio("spawnh", "Swift", "OTP")
+    func bytes(_ key: String, _ side: String) -> String { results.median(key, side).map { String(format: "%.0f", $0) } ?? "n/a" }
+    out += "- A million idle processes at <= 1 KB each: waiting in receive \(verdict(mem.map { $0 <= 1024 })) (Swift \(bytes("procmem", "Swift")) B, OTP \(bytes("procmem", "OTP")) B per process); hibernating \(verdict(memH.map { $0 <= 1024 })) (Swift \(bytes("procmemh", "Swift")) B, OTP \(bytes("procmemh", "OTP")) B).\n"
+    out += "- Spawned in half OTP's time: waiting in receive \(verdict(spawn.map { $0 <= 0.5 })) (Swift/OTP time \(fx(spawn))); hibernating \(verdict(spawnH.map { $0 <= 0.5 })) (\(fx(spawnH))).\n"
     return out
 }
 

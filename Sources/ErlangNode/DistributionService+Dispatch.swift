@@ -91,7 +91,8 @@ extension DistributionService {
             return
         }
         let link = options.contains("link")
-        let monitor = options.contains("monitor")
+        // `monitor`, or `{monitor, MonitorOptions}` from spawn_opt.
+        let monitor = options.contains("monitor") || options.contains { $0.tagged("monitor") != nil }
         // {reply, yes | no | error_only | success_only}: whether a SPAWN_REPLY goes back on success.
         let replyMode = options.first { $0.tagged("reply") != nil }?.tagged("reply")?.first ?? "yes"
         let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)

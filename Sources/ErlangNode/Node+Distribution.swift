@@ -72,6 +72,9 @@ extension Node {
     /// Whether this node is distributed (started with a name and listening), like `erlang:is_alive/0`.
     public var isDistributed: Bool { distribution != nil }
 
+    /// Like `erlang:is_alive/0` (the same as ``isDistributed``).
+    public var isAlive: Bool { isDistributed }
+
     /// Like `net_kernel:connect_node/1`.
     public func connect(_ peer: Atom) async -> Bool {
         if peer == name { return true }

@@ -118,6 +118,55 @@ struct DaemonTests {
         await server.shutdown()
     }
 
+    /// The socket loop reads a connection right after accepting it (its listener defers `accept` until the first
+    /// bytes are in): a request sent at once is answered in that same wake-up, a request that is still incomplete
+    /// then, or that arrives after the kernel stopped deferring, is answered once the rest arrives.
+    @Test(arguments: EPMDServer.IO.allCases)
+    func requestsAreAnsweredWholeOrInPieces(io: EPMDServer.IO) async throws {
+        let server = try await Self.startServer(io: io)
+        let registration = try await client(server).register(name: "pieces", port: 4711, extra: [7])
+        var lookup = ByteBuffer()
+        try EPMDRequest.portPlease2(name: "pieces").encode(into: &lookup)
+        let lookupBytes = Array(lookup.readableBytesView)
+        var expected = ByteBuffer()
+        EPMDResponse.port2(EPMDNodeInfo(name: "pieces", port: 4711, extra: [7])).encode(into: &expected)
+        let answer = Array(expected.readableBytesView)
+
+        // Whole, in one segment right after connecting.
+        #expect(try await RawConnection.send(lookupBytes, port: server.port) == answer)
+
+        // Byte by byte, each in a segment of its own.
+        let slow = try await RawConnection.open(port: server.port)
+        for byte in lookupBytes {
+            try await slow.channel.writeAndFlush(ByteBuffer(bytes: [byte]))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await slow.collectUntilClosed(timeout: .seconds(5)) == answer)
+
+        // Nothing for longer than the listener defers a silent connection (1 s, then the SYN-ACK is resent and
+        // the client's answer to it completes the connection without data), then the request in two parts.
+        let late = try await RawConnection.open(port: server.port)
+        try await Task.sleep(for: .milliseconds(2500))
+        try await late.channel.writeAndFlush(ByteBuffer(bytes: Array(lookupBytes.prefix(2))))
+        try await Task.sleep(for: .milliseconds(50))
+        try await late.channel.writeAndFlush(ByteBuffer(bytes: Array(lookupBytes.dropFirst(2))))
+        #expect(try await late.collectUntilClosed(timeout: .seconds(5)) == answer)
+
+        // A registration sent byte by byte holds like any other.
+        var alive = ByteBuffer()
+        try EPMDRequest.alive2(EPMDNodeInfo(name: "trickle", port: 9)).encode(into: &alive)
+        let trickle = try await RawConnection.open(port: server.port)
+        for byte in alive.readableBytesView {
+            try await trickle.channel.writeAndFlush(ByteBuffer(bytes: [byte]))
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try await eventually { try await client(server).lookup(name: "trickle")?.port == 9 })
+        try await trickle.channel.close()
+        #expect(try await eventually { try await client(server).lookup(name: "trickle") == nil })
+        #expect(registration.isActive)
+        await server.shutdown()
+    }
+
     @Test(arguments: EPMDServer.IO.allCases)
     func idleConnectionsAreClosedAfterTheTimeout(io: EPMDServer.IO) async throws {
         let server = try await Self.startServer(packetTimeout: .milliseconds(300), io: io)

@@ -7,6 +7,7 @@
 // the client the bottleneck).
 //
 // usage: epmd-bench --swift-epmd PATH [--epmd PATH] [--seconds N] [--rounds N] [--client raw|nio]
+//                   [--only sequential,concurrent,churn] [--verbose]
 
 import ErlangEPMD
 import Foundation
@@ -19,6 +20,10 @@ struct Options {
     var seconds = 3.0
     var rounds = 5
     var nioClient = false
+    /// Which figures to measure (all by default): `sequential`, `concurrent`, `churn`.
+    var figures: Set<String> = ["sequential", "concurrent", "churn"]
+    /// Print every round's figures to standard error.
+    var verbose = false
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -32,6 +37,8 @@ struct Options {
             case "--seconds": options.seconds = value.flatMap(Double.init) ?? options.seconds; index += 1
             case "--rounds": options.rounds = value.flatMap(Int.init) ?? options.rounds; index += 1
             case "--client": options.nioClient = value == "nio"; index += 1
+            case "--verbose": options.verbose = true
+            case "--only": options.figures = Set((value ?? "").split(separator: ",").map(String.init)); index += 1
             default:
                 FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
                 exit(2)
@@ -137,6 +144,9 @@ struct Figure {
     var realCPU: Double
     var swiftCPU: Double
     var clientCPU: Double
+    /// The median over rounds of swift/real within a round (the two daemons' runs are adjacent in time, so load
+    /// that drifts over the run cancels out better than in the ratio of the medians).
+    var pairedRatio: Double
     var failures: Int
 }
 
@@ -215,6 +225,9 @@ func run(_ options: Options) async throws -> [Figure] {
             }
         }
         churnCounter += 1
+        if options.verbose {
+            FileHandle.standardError.write("\(daemon.label) workers=\(workers) churn=\(churn): \(Int(rate))/s\n".data(using: .utf8)!)
+        }
         let operations = rate * roundSeconds
         let cpu = daemon.cpuSeconds() - before
         let clientCPU = ownCPUSeconds() - clientBefore
@@ -229,9 +242,15 @@ func run(_ options: Options) async throws -> [Figure] {
     func figure(_ name: String, workers: Int, churn: Bool) async -> Figure {
         var realSamples: [Sample] = []
         var swiftSamples: [Sample] = []
-        for _ in 0..<rounds {
-            realSamples.append(await sample(real, workers: workers, churn: churn))
-            swiftSamples.append(await sample(ours, workers: workers, churn: churn))
+        // Which daemon goes first alternates too, so that neither always runs right after the other's round.
+        for round in 0..<rounds {
+            if round % 2 == 0 {
+                realSamples.append(await sample(real, workers: workers, churn: churn))
+                swiftSamples.append(await sample(ours, workers: workers, churn: churn))
+            } else {
+                swiftSamples.append(await sample(ours, workers: workers, churn: churn))
+                realSamples.append(await sample(real, workers: workers, churn: churn))
+            }
         }
         return Figure(
             name: name,
@@ -240,6 +259,7 @@ func run(_ options: Options) async throws -> [Figure] {
             realCPU: median(realSamples.map(\.cpuMicros)),
             swiftCPU: median(swiftSamples.map(\.cpuMicros)),
             clientCPU: median((realSamples + swiftSamples).map(\.clientCPUMicros)),
+            pairedRatio: median(zip(realSamples, swiftSamples).map { $0.rate > 0 ? $1.rate / $0.rate : 0 }),
             failures: (realSamples + swiftSamples).reduce(0) { $0 + $1.failures }
         )
     }
@@ -249,9 +269,15 @@ func run(_ options: Options) async throws -> [Figure] {
     _ = await sample(ours, workers: 2, churn: false)
 
     var figures: [Figure] = []
-    figures.append(await figure("PORT_PLEASE2 lookups/s, sequential", workers: 1, churn: false))
-    figures.append(await figure("PORT_PLEASE2 lookups/s, 8 clients", workers: 8, churn: false))
-    figures.append(await figure("registration churn (register+close)/s", workers: 1, churn: true))
+    if options.figures.contains("sequential") {
+        figures.append(await figure("PORT_PLEASE2 lookups/s, sequential", workers: 1, churn: false))
+    }
+    if options.figures.contains("concurrent") {
+        figures.append(await figure("PORT_PLEASE2 lookups/s, 8 clients", workers: 8, churn: false))
+    }
+    if options.figures.contains("churn") {
+        figures.append(await figure("registration churn (register+close)/s", workers: 1, churn: true))
+    }
 
     for registration in registrations { await registration.close() }
     return figures
@@ -270,17 +296,19 @@ let figures = try await run(options)
 print(
     "medians of \(options.rounds) alternating rounds, \(options.seconds) s per figure and daemon, "
         + "\(options.nioClient ? "NIO EPMDClient" : "raw syscall client"); CPU = µs per operation "
-        + "(daemon; client for both)"
+        + "(daemon; client for both); paired = median of the per-round ratios"
 )
 print(
     pad("figure", 40) + leftPad("real epmd", 11) + leftPad("swift-epmd", 11) + leftPad("swift/real", 11)
-        + leftPad("CPU real", 10) + leftPad("CPU swift", 10) + leftPad("CPU client", 11) + leftPad("errors", 8)
+        + leftPad("paired", 8) + leftPad("CPU real", 10) + leftPad("CPU swift", 10) + leftPad("CPU client", 11)
+        + leftPad("errors", 8)
 )
 for figure in figures {
     let ratio = figure.real > 0 ? figure.swift / figure.real : 0
     print(
         pad(figure.name, 40) + leftPad(String(format: "%.0f", figure.real), 11)
             + leftPad(String(format: "%.0f", figure.swift), 11) + leftPad(String(format: "%.2fx", ratio), 11)
+            + leftPad(String(format: "%.2fx", figure.pairedRatio), 8)
             + leftPad(String(format: "%.1f", figure.realCPU), 10) + leftPad(String(format: "%.1f", figure.swiftCPU), 10)
             + leftPad(String(format: "%.1f", figure.clientCPU), 11)
             + leftPad("\(figure.failures)", 8)

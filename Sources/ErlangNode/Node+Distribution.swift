@@ -18,6 +18,8 @@ extension Node {
         let service = DistributionService(node: node, configuration: configuration, logger: logger)
         node.router = service
         node.startNetKernel()
+        // `global_name_server` and `pg`, so that OTP's global:sync() and pg do not stall on us (visible nodes only).
+        if !configuration.hidden { node.startGlobalServices() }
         node.installBuiltinFunctions()
         // `rex`, the rpc server (rpc:block_call, rpc:cast, multicall probes, and our own mesh queries).
         try node.register("rex", node.spawn { [weak service] p in

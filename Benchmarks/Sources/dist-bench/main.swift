@@ -425,7 +425,8 @@ if wanted("epmd") {
                    ("PORT_PLEASE2 lookups/s, 8 clients", "epmd8", "PORT_PLEASE2 lookups, 8 clients"),
                    ("registration churn (register+close)/s", "epmdchurn", "ALIVE2 register + close")]
     for (_, id, metric) in figures { results.define(id, "5. EPMD", metric, "lookups/s", lowerIsBetter: false) }
-    let args = options.smoke ? ["--seconds", "0.2", "--rounds", "1"] : ["--seconds", "1", "--rounds", "1"]
+    // Several rounds per repetition: epmd-bench alternates which daemon goes first in each round.
+    let args = options.smoke ? ["--seconds", "0.2", "--rounds", "1"] : ["--seconds", "1", "--rounds", "4"]
     for _ in 1...sizes.reps {
         do {
             let out = try await runTool("epmd-bench", options.epmdBench,

@@ -81,10 +81,69 @@ public struct DistributionMessageEncoder: Sendable {
             endFrame(&buffer, start: start)
             return 1
         }
-        // Too large for one fragment: take the body back out and write it again as fragments.
+        // Too large for one fragment: take the body back out and write it again as fragments, into new storage
+        // (writing into `buffer` while `body` shares its storage would copy the whole storage first).
         let body = buffer.getSlice(at: bodyStart, length: bodySize)!
         buffer.moveWriterIndex(to: start)
-        return writeFragments(of: body, controlSize: controlSize, sequenceID: sequenceID, into: &buffer)
+        var fragments = ByteBufferAllocator().buffer(capacity: 0)
+        let count = writeFragments(of: body, controlSize: controlSize, sequenceID: sequenceID, into: &fragments)
+        if buffer.readableBytes == 0 {
+            buffer = fragments
+        } else {
+            buffer.writeBuffer(&fragments)
+        }
+        return count
+    }
+
+    /// Encodes a control message (and payload) as frames ready to write, appending them to `frames`. A message that
+    /// needs fragments is encoded once; each fragment is a small header buffer followed by a slice of the encoded
+    /// body (no copy), so a vectored write sends the body straight from where it was encoded.
+    public func encodeFrames(
+        control: ControlMessage,
+        payload: Term?,
+        sequenceID: UInt64,
+        allocator: ByteBufferAllocator
+    ) throws(TermEncodingError) -> EncodedFrames {
+        var buffer = allocator.buffer(capacity: 64)
+        guard usesDistributionHeader, flags.contains(.fragments) else {
+            try encode(control: control, payload: payload, sequenceID: sequenceID, into: &buffer)
+            return .single(buffer)
+        }
+        let start = beginFrame(&buffer)
+        buffer.writeMultipleIntegers(ExternalTermFormat.versionMagic, DistributionMessageParser.distHeader, UInt8(0))
+        let bodyStart = buffer.writerIndex
+        try control.term.encode(into: &buffer)
+        let controlSize = buffer.writerIndex - bodyStart
+        if let payload { try payload.encode(into: &buffer) }
+        let bodySize = buffer.writerIndex - bodyStart
+        guard bodySize > fragmentSize else {
+            endFrame(&buffer, start: start)
+            return .single(buffer)
+        }
+        let body = buffer.getSlice(at: bodyStart, length: bodySize)!
+        let firstSize = max(fragmentSize, controlSize)
+        let count = 1 + (bodySize - firstSize + fragmentSize - 1) / fragmentSize
+        var frames: [ByteBuffer] = []
+        frames.reserveCapacity(2 * count)
+        var offset = 0
+        for index in 0..<count {
+            let fragmentID = UInt64(count - index)
+            let size = index == 0 ? firstSize : min(fragmentSize, bodySize - offset)
+            var header = allocator.buffer(capacity: 24)
+            if index == 0 {
+                header.writeMultipleIntegers(
+                    UInt32(1 + 1 + 8 + 8 + 1 + size), ExternalTermFormat.versionMagic,
+                    DistributionMessageParser.distFragmentHeader, sequenceID, fragmentID, UInt8(0))
+            } else {
+                header.writeMultipleIntegers(
+                    UInt32(1 + 1 + 8 + 8 + size), ExternalTermFormat.versionMagic,
+                    DistributionMessageParser.distFragmentContinuation, sequenceID, fragmentID)
+            }
+            frames.append(header)
+            frames.append(body.getSlice(at: body.readerIndex + offset, length: size)!)
+            offset += size
+        }
+        return .fragments(frames)
     }
 
     private func writeFragments(
@@ -133,4 +192,13 @@ public struct DistributionMessageEncoder: Sendable {
     private func endFrame(_ buffer: inout ByteBuffer, start: Int) {
         buffer.setInteger(UInt32(buffer.writerIndex - start - 4), at: start)
     }
+}
+
+/// The frames of one encoded message, as ``DistributionMessageEncoder/encodeFrames(control:payload:sequenceID:allocator:)``
+/// returns them.
+public enum EncodedFrames: Sendable {
+    /// One frame.
+    case single(ByteBuffer)
+    /// Fragments: for each, a header buffer then a slice of the encoded body, in order.
+    case fragments([ByteBuffer])
 }

@@ -34,16 +34,20 @@ final class Connection: Sendable {
 
     /// Encodes and queues a control message (and payload) for the peer.
     func send(_ control: ControlMessage, payload: Term? = nil, logger: Logger) {
-        var buffer = channel.allocator.buffer(capacity: 64)
+        let frames: EncodedFrames
         let sequence = self.sequence.wrappingAdd(1, ordering: .relaxed).newValue
         do {
-            try encoder.encode(control: control, payload: payload, sequenceID: sequence, into: &buffer)
+            frames = try encoder.encodeFrames(control: control, payload: payload, sequenceID: sequence,
+                                              allocator: channel.allocator)
         } catch {
             logger.warning("dropping a message to \(peer) that cannot be encoded: \(error)")
             return
         }
         let (schedule, pending) = outbox.withLock { o -> (Bool, Int) in
-            o.buffers.append(buffer)
+            switch frames {
+            case .single(let buffer): o.buffers.append(buffer)
+            case .fragments(let buffers): o.buffers.append(contentsOf: buffers)
+            }
             if o.flushScheduled { return (false, o.buffers.count) }
             o.flushScheduled = true
             return (true, o.buffers.count)

@@ -113,6 +113,31 @@ import Testing
         #expect(parser.bytesInReassembly == 0)
     }
 
+    /// `encodeFrames` (header buffers + slices of the body, for vectored writes) writes exactly the bytes of
+    /// `encode(into:)`, for small messages, messages just over one fragment, and large ones.
+    @Test(arguments: [10, 64 * 1024 - 40, 64 * 1024 + 1, 3 * 64 * 1024 + 17, 1024 * 1024])
+    func framesForVectoredWritesMatchTheContiguousEncoding(size: Int) throws {
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let control = ControlMessage.regSend(from: Samples.peer, toName: "sink")
+        let payload: Term = .tuple([.atom("blob"), .binary(bytes)])
+        for flags in [DistributionFlags.defaultAdvertised.union(.fragments), DistributionFlags.defaultAdvertised.subtracting(.fragments)] {
+            let encoder = DistributionMessageEncoder(flags: flags)
+            var contiguous = ByteBuffer()
+            let count = try encoder.encode(control: control, payload: payload, sequenceID: 7, into: &contiguous)
+            let frames = try encoder.encodeFrames(control: control, payload: payload, sequenceID: 7, allocator: ByteBufferAllocator())
+            var joined = ByteBuffer()
+            switch frames {
+            case .single(var one):
+                #expect(count == 1)
+                joined.writeBuffer(&one)
+            case .fragments(let parts):
+                #expect(parts.count == 2 * count)
+                for var part in parts { joined.writeBuffer(&part) }
+            }
+            #expect(joined == contiguous)
+        }
+    }
+
     @Test func severalMessagesAppendToOneBuffer() throws {
         let encoder = DistributionMessageEncoder(flags: [.fragments], fragmentSize: 128)
         let sent = (0..<20).map { index in

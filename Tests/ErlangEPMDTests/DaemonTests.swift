@@ -118,9 +118,8 @@ struct DaemonTests {
         await server.shutdown()
     }
 
-    /// The socket loop reads a connection right after accepting it (its listener defers `accept` until the first
-    /// bytes are in): a request sent at once is answered in that same wake-up, a request that is still incomplete
-    /// then, or that arrives after the kernel stopped deferring, is answered once the rest arrives.
+    /// The socket loop reads a connection right after accepting it: a request already there is answered in that same
+    /// wake-up; one that is incomplete then, or that arrives only later, is answered once the rest arrives.
     @Test(arguments: EPMDServer.IO.allCases)
     func requestsAreAnsweredWholeOrInPieces(io: EPMDServer.IO) async throws {
         let server = try await Self.startServer(io: io)
@@ -143,8 +142,7 @@ struct DaemonTests {
         }
         #expect(try await slow.collectUntilClosed(timeout: .seconds(5)) == answer)
 
-        // Nothing for longer than the listener defers a silent connection (1 s, then the SYN-ACK is resent and
-        // the client's answer to it completes the connection without data), then the request in two parts.
+        // Nothing for a while (the connection is accepted with no data), then the request in two parts.
         let late = try await RawConnection.open(port: server.port)
         try await Task.sleep(for: .milliseconds(2500))
         try await late.channel.writeAndFlush(ByteBuffer(bytes: Array(lookupBytes.prefix(2))))

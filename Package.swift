@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ErlangEPMD", targets: ["ErlangEPMD"]),
         .library(name: "ErlangDistribution", targets: ["ErlangDistribution"]),
         .library(name: "ErlangNode", targets: ["ErlangNode"]),
+        .library(name: "ErlangNodeTestKit", targets: ["ErlangNodeTestKit"]),
         .executable(name: "swift-epmd", targets: ["swift-epmd"]),
         .executable(name: "erlang-node", targets: ["erlang-node"]),
     ],
@@ -71,6 +72,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ErlangNodeTestKit",
+            dependencies: [
+                "ErlangTerm",
+                "ErlangEPMD",
+                "ErlangNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "swift-epmd",
             dependencies: [
@@ -102,6 +114,7 @@ let package = Package(
         .testTarget(
             name: "ErlangTermTests",
             dependencies: [
+                "ErlangNodeTestKit",
                 "ErlangTerm",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -111,6 +124,7 @@ let package = Package(
         .testTarget(
             name: "ErlangDistributionTests",
             dependencies: [
+                "ErlangNodeTestKit",
                 "ErlangDistribution",
                 "ErlangTerm",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -124,6 +138,7 @@ let package = Package(
         .testTarget(
             name: "ErlangNodeTests",
             dependencies: [
+                "ErlangNodeTestKit",
                 "ErlangNode",
                 "ErlangDistribution",
                 "ErlangEPMD",
@@ -136,6 +151,7 @@ let package = Package(
         .testTarget(
             name: "ErlangEPMDTests",
             dependencies: [
+                "ErlangNodeTestKit",
                 "ErlangEPMD",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -147,6 +163,7 @@ let package = Package(
         .testTarget(
             name: "ContractTests",
             dependencies: [
+                "ErlangNodeTestKit",
                 "ErlangTerm",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

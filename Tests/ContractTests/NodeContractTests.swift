@@ -1,3 +1,4 @@
+import ErlangNodeTestKit
 import Foundation
 import Testing
 
@@ -6,8 +7,6 @@ import Testing
 /// Skipped when erl is missing, except with CI=true. CONTRACT_SLOW=1 adds the ≥ 80 s idle-connection case.
 @Suite("CONTRACT.md against erlang-node start", .timeLimit(.minutes(10)))
 struct NodeContractTests {
-    typealias W = World
-
     // MARK: §2, §3 readiness and the EPMD registration
 
     @Test("§2 readiness, §3 ALIVE2 registration", .enabled(if: Tools.otp25Enabled), arguments: Tools.releases)
@@ -15,7 +14,7 @@ struct NodeContractTests {
         try await World.run(release, "readiness") { w in
             let t = w.nodeName("target")
             // The suite node polls EPMD and pings at first sight, so start it first.
-            let erl = try await w.erl("suite", cases: ["readiness"], opts: ["target": W.atom(t), "alive": "\"target\""])
+            let erl = try await w.erl("suite", cases: ["readiness"], opts: ["target": ErlangSyntax.atom(t), "alive": "\"target\""])
             try await Task.sleep(for: .milliseconds(300))
             let target = try w.spawnTarget("target")
             await w.expectResults(erl, timeout: .seconds(60), expectAtLeast: 5)
@@ -29,7 +28,7 @@ struct NodeContractTests {
                 #expect(reg.name == "target", "NodeName \(reg.name) (must be NAME without @HOST)")
                 #expect(reg.extra.isEmpty, "Extra \(reg.extra)")
                 #expect(names["target"] == reg.port)
-                #expect((try? await onThread { _ = try RawSocket(port: reg.port) }) != nil, "registered port \(reg.port) does not accept")
+                #expect((try? await onOwnThread { _ = try RawSocket(port: reg.port) }) != nil, "registered port \(reg.port) does not accept")
             }
         }
     }
@@ -42,8 +41,8 @@ struct NodeContractTests {
         try await World.run("OTP 25", "restart-\(signal)") { w in
             let t = w.nodeName("target")
             let target = try await w.startTarget("target")
-            let erl = try await w.erl("suite", cases: ["restart"], opts: ["target": W.atom(t), "alive": "\"target\""])
-            guard await erl.waitFor("SYNC kill", timeout: .seconds(30)) else {
+            let erl = try await w.erl("suite", cases: ["restart"], opts: ["target": ErlangSyntax.atom(t), "alive": "\"target\""])
+            guard await erl.waitForOutput(containing: "SYNC kill", timeout: .seconds(30)) else {
                 await w.expectResults(erl, timeout: .seconds(1))
                 return
             }
@@ -57,7 +56,7 @@ struct NodeContractTests {
                 }
             }
             _ = await target.waitForExit(timeout: .seconds(5))
-            guard await erl.waitFor("SYNC restart", timeout: .seconds(30)) else {
+            guard await erl.waitForOutput(containing: "SYNC restart", timeout: .seconds(30)) else {
                 await w.expectResults(erl, timeout: .seconds(1))
                 return
             }
@@ -82,7 +81,7 @@ struct NodeContractTests {
             let rawName = w.nodeName("raw")
 
             // The valid raw client (CONTRACT §4.1): must be accepted, and the challenge must carry every flag.
-            let good: (RawDistClient.Outcome, Handshake.NMessage?, Bool, String?) = try await onThread {
+            let good: (RawDistClient.Outcome, Handshake.NMessage?, Bool, String?) = try await onOwnThread {
                 let c = try RawDistClient(port: port, name: rawName, cookie: cookie)
                 let outcome = try c.handshake()
                 let roundTrip = outcome == .acked ? try c.serverRoundTrip(token: "raw_hello_token") : false
@@ -109,7 +108,7 @@ struct NodeContractTests {
             let outcomes = await withTaskGroup(of: (String, String).self) { group in
                 for (name, label, flags, digestOK) in cases {
                     group.addTask {
-                        let r: String = (try? await onThread {
+                        let r: String = (try? await onOwnThread {
                             let c = try RawDistClient(port: port, name: name, cookie: cookie)
                             let o = try c.handshake(flags: flags, replyDigestCorrect: digestOK, timeout: .seconds(8))
                             switch o {
@@ -134,7 +133,7 @@ struct NodeContractTests {
                 }
             }
             #expect(target.isRunning, "target died: \(target.exitDescription)")
-            let erl = try await w.erl("suite", cases: ["basic"], opts: ["target": W.atom(t), "prefix": "\"after_refusals\""])
+            let erl = try await w.erl("suite", cases: ["basic"], opts: ["target": ErlangSyntax.atom(t), "prefix": "\"after_refusals\""])
             await w.expectResults(erl, timeout: .seconds(60), expectAtLeast: 5)
         }
     }
@@ -154,7 +153,7 @@ struct NodeContractTests {
             let cookie = w.cookie
             // The fake peer: three connections, in order: wrong name in challenge, wrong ack digest, correct.
             let acceptor = Task {
-                try await onThread { () -> [String] in
+                try await onOwnThread { () -> [String] in
                     var log: [String] = []
                     var keep: [RawSocket] = []
                     for attempt in 1...3 {
@@ -202,7 +201,7 @@ struct NodeContractTests {
                     return log
                 }
             }
-            let erl = try await w.erl("suite", cases: ["initiate"], opts: ["target": W.atom(t), "fake": W.atom(fake)])
+            let erl = try await w.erl("suite", cases: ["initiate"], opts: ["target": ErlangSyntax.atom(t), "fake": ErlangSyntax.atom(fake)])
             await w.expectResults(erl, timeout: .seconds(120), expectAtLeast: 5)
             let log = try await acceptor.value
             print("CONTRACT-NOTE initiate fake peer: \(log)")
@@ -228,7 +227,7 @@ struct NodeContractTests {
             try await w.startTarget("m_target")
             _ = try w.idleErl("helper", hidden: true)
             let erl = try await w.erl(suiteName, cases: ["simultaneous"],
-                                      opts: ["target": W.atom(t), "helper": W.atom(w.nodeName("helper"))])
+                                      opts: ["target": ErlangSyntax.atom(t), "helper": ErlangSyntax.atom(w.nodeName("helper"))])
             await w.expectResults(erl, timeout: .seconds(150), expectAtLeast: 9)
         }
     }
@@ -258,7 +257,7 @@ struct NodeContractTests {
                 ("connect and close", [], true),
             ]
             // Open all of them at once; those not closed by us stay open (stalled) while erl checks service.
-            let sockets: [(String, RawSocket)] = try await onThread {
+            let sockets: [(String, RawSocket)] = try await onOwnThread {
                 try payloads.map { label, bytes, closeAfter in
                     let s = try RawSocket(port: port)
                     if !bytes.isEmpty { try? s.write(bytes) }
@@ -266,10 +265,10 @@ struct NodeContractTests {
                     return (label, s)
                 }
             }
-            let erl = try await w.erl("suite", cases: ["basic"], opts: ["target": W.atom(t), "prefix": "\"while_stalled\""])
+            let erl = try await w.erl("suite", cases: ["basic"], opts: ["target": ErlangSyntax.atom(t), "prefix": "\"while_stalled\""])
             await w.expectResults(erl, timeout: .seconds(60), expectAtLeast: 5)
             // SHOULD: stalled handshakes time out after ~7 s (OTP net_setuptime).
-            let closed: [(String, Bool)] = try await onThread {
+            let closed: [(String, Bool)] = try await onOwnThread {
                 let deadline = ContinuousClock.now + .seconds(12)
                 return sockets.map { ($0.0, $0.1.waitForClose(deadline: deadline)) }
             }
@@ -278,7 +277,7 @@ struct NodeContractTests {
 
             // An undecodable message on an established connection: closed within 8 s.
             let cookie = w.cookie, rawName = w.nodeName("raw")
-            let established: (RawDistClient.Outcome, Bool, Bool) = try await onThread {
+            let established: (RawDistClient.Outcome, Bool, Bool) = try await onOwnThread {
                 let c = try RawDistClient(port: port, name: rawName, cookie: cookie)
                 let o = try c.handshake()
                 guard o == .acked else { return (o, false, false) }
@@ -290,7 +289,7 @@ struct NodeContractTests {
             #expect(established.1, "raw client roundtrip before garbage failed")
             #expect(established.2, "112,131,255,255,255 on an established connection: not closed within 8 s\n\(target.logTail())")
             #expect(target.isRunning, "target died: \(target.exitDescription)")
-            let after = try await w.erl("suite2", cases: ["basic"], opts: ["target": W.atom(t), "prefix": "\"after_garbage\""])
+            let after = try await w.erl("suite2", cases: ["basic"], opts: ["target": ErlangSyntax.atom(t), "prefix": "\"after_garbage\""])
             await w.expectResults(after, timeout: .seconds(60), expectAtLeast: 5)
         }
     }
@@ -304,10 +303,10 @@ struct NodeContractTests {
             let t = w.nodeName("target")
             let target = try await w.startTarget("target")
             guard let port = try await EPMDProbe.lookup("target", port: w.epmdPort)?.port else { return }
-            let erl = try await w.erl("suite", cases: ["idle"], opts: ["target": W.atom(t), "seconds": "85"], hidden: true)
+            let erl = try await w.erl("suite", cases: ["idle"], opts: ["target": ErlangSyntax.atom(t), "seconds": "85"], hidden: true)
             // The raw client ticks every 15 s itself and measures the longest silence of the target.
             let cookie = w.cookie, rawName = w.nodeName("raw")
-            let (outcome, maxGap, closed): (RawDistClient.Outcome, Duration, Bool) = try await onThread {
+            let (outcome, maxGap, closed): (RawDistClient.Outcome, Duration, Bool) = try await onOwnThread {
                 let c = try RawDistClient(port: port, name: rawName, cookie: cookie)
                 let o = try c.handshake()
                 guard o == .acked else { return (o, .zero, false) }
@@ -345,7 +344,7 @@ struct NodeContractTests {
         try await World.run("OTP 25", "ordering") { w in
             let t = w.nodeName("target")
             try await w.startTarget("target")
-            let erl = try await w.erl("suite", cases: ["ordering"], opts: ["target": W.atom(t)])
+            let erl = try await w.erl("suite", cases: ["ordering"], opts: ["target": ErlangSyntax.atom(t)])
             await w.expectResults(erl, timeout: .seconds(200), expectAtLeast: 3)
         }
     }
@@ -357,7 +356,7 @@ struct NodeContractTests {
         try await World.run(release, "terms") { w in
             let t = w.nodeName("target")
             try await w.startTarget("target")
-            let erl = try await w.erl("suite", cases: ["terms"], opts: ["target": W.atom(t)])
+            let erl = try await w.erl("suite", cases: ["terms"], opts: ["target": ErlangSyntax.atom(t)])
             await w.expectResults(erl, timeout: .seconds(200), expectAtLeast: 15)
         }
     }
@@ -370,8 +369,8 @@ struct NodeContractTests {
             try await w.startTarget("t1")
             try await w.startTarget("t2")
             _ = try w.idleErl("helper", hidden: true)
-            let erl = try await w.erl("suite", cases: ["mesh"], opts: ["t1": W.atom(w.nodeName("t1")), "t2": W.atom(w.nodeName("t2")),
-                                                                         "helper": W.atom(w.nodeName("helper"))])
+            let erl = try await w.erl("suite", cases: ["mesh"], opts: ["t1": ErlangSyntax.atom(w.nodeName("t1")), "t2": ErlangSyntax.atom(w.nodeName("t2")),
+                                                                         "helper": ErlangSyntax.atom(w.nodeName("helper"))])
             await w.expectResults(erl, timeout: .seconds(90), expectAtLeast: 11)
         }
     }
@@ -381,7 +380,7 @@ struct NodeContractTests {
         try await World.run("OTP 25", "hidden") { w in
             try await w.startTarget("t1", hidden: true)
             try await w.startTarget("t2")
-            let erl = try await w.erl("suite", cases: ["hidden_mesh"], opts: ["t1": W.atom(w.nodeName("t1")), "t2": W.atom(w.nodeName("t2"))])
+            let erl = try await w.erl("suite", cases: ["hidden_mesh"], opts: ["t1": ErlangSyntax.atom(w.nodeName("t1")), "t2": ErlangSyntax.atom(w.nodeName("t2"))])
             await w.expectResults(erl, timeout: .seconds(90), expectAtLeast: 8)
         }
     }
@@ -394,7 +393,7 @@ struct NodeContractTests {
             let t = w.nodeName("target")
             try await w.startTarget("target")
             _ = try w.idleErl("helper", hidden: true)
-            let erl = try await w.erl("suite", cases: ["disconnect"], opts: ["target": W.atom(t), "helper": W.atom(w.nodeName("helper"))])
+            let erl = try await w.erl("suite", cases: ["disconnect"], opts: ["target": ErlangSyntax.atom(t), "helper": ErlangSyntax.atom(w.nodeName("helper"))])
             await w.expectResults(erl, timeout: .seconds(90), expectAtLeast: 10)
         }
     }
@@ -409,8 +408,8 @@ struct NodeContractTests {
             try await w.startTarget("target")
             _ = try w.idleErl("third")
             let erl = try await w.erl("suite", cases: ["spawns", "signals", "counter", "rpc", "sink", "server"],
-                                      opts: ["target": W.atom(t), "third": W.atom(w.nodeName("third")),
-                                             "missing": W.atom(w.nodeName("nosuchnode"))])
+                                      opts: ["target": ErlangSyntax.atom(t), "third": ErlangSyntax.atom(w.nodeName("third")),
+                                             "missing": ErlangSyntax.atom(w.nodeName("nosuchnode"))])
             await w.expectResults(erl, timeout: .seconds(200), expectAtLeast: 50)
         }
     }
@@ -423,11 +422,11 @@ struct NodeContractTests {
         try await World.run(release, "cookies") { w in
             let t = w.nodeName("target")
             let target = try await w.startTarget("target")
-            let wrong = try await w.erl("wrong", cases: ["wrong_cookie"], opts: ["target": W.atom(t), "alive": "\"target\"", "cookie": W.atom(w.cookie)],
+            let wrong = try await w.erl("wrong", cases: ["wrong_cookie"], opts: ["target": ErlangSyntax.atom(t), "alive": "\"target\"", "cookie": ErlangSyntax.atom(w.cookie)],
                                         cookie: "wrongcookie")
             await w.expectResults(wrong, timeout: .seconds(90), expectAtLeast: 5)
             #expect(target.isRunning, "target died: \(target.exitDescription)")
-            let right = try await w.erl("right", cases: ["basic"], opts: ["target": W.atom(t), "prefix": "\"cookie/right_cookie\""])
+            let right = try await w.erl("right", cases: ["basic"], opts: ["target": ErlangSyntax.atom(t), "prefix": "\"cookie/right_cookie\""])
             await w.expectResults(right, timeout: .seconds(60), expectAtLeast: 5)
         }
     }
@@ -441,12 +440,12 @@ struct NodeContractTests {
             let target = try await w.startTarget("lname", longName: t)
             let names = try await EPMDProbe.names(port: w.epmdPort)
             #expect(names.keys.contains("lname"), "EPMD names: \(names)")
-            let long1 = try await w.erl("suite@127.0.0.1", cases: ["longname"], opts: ["target": W.atom(t)], longNames: true)
+            let long1 = try await w.erl("suite@127.0.0.1", cases: ["longname"], opts: ["target": ErlangSyntax.atom(t)], longNames: true)
             await w.expectResults(long1, timeout: .seconds(60), expectAtLeast: 5)
             let short = try await w.erl("shorty", cases: ["shortname_vs_long"],
-                                        opts: ["names": "[\(W.atom(t)), \(W.atom("lname@\(w.host)"))]"])
+                                        opts: ["names": "[\(ErlangSyntax.atom(t)), \(ErlangSyntax.atom("lname@\(w.host)"))]"])
             await w.expectResults(short, timeout: .seconds(90), expectAtLeast: 2)
-            let long2 = try await w.erl("suite2@127.0.0.1", cases: ["longname"], opts: ["target": W.atom(t), "prefix": "\"long_after_short\""],
+            let long2 = try await w.erl("suite2@127.0.0.1", cases: ["longname"], opts: ["target": ErlangSyntax.atom(t), "prefix": "\"long_after_short\""],
                                         longNames: true)
             await w.expectResults(long2, timeout: .seconds(60), expectAtLeast: 5)
             #expect(target.isRunning)
@@ -466,8 +465,8 @@ struct NodeContractTests {
             try await w.startTarget("target")
             let script = w.dir + "/contract.exs"
             try ElixirSuiteSource.text.write(toFile: script, atomically: true, encoding: .utf8)
-            let ex = try ChildProcess("elixir", Tools.elixir, ["--sname", "exsuite", "--cookie", w.cookie, script],
-                                      environment: ["ERL_EPMD_PORT": "\(w.epmdPort)", "CONTRACT_TARGET": t])
+            let ex = try PeerProcess("elixir", executable: Tools.elixir, arguments: ["--sname", "exsuite", "--cookie", w.cookie, script],
+                                     environment: ["ERL_EPMD_PORT": "\(w.epmdPort)", "CONTRACT_TARGET": t])
             w.track(ex)
             await w.expectResults(ex, timeout: .seconds(90), expectAtLeast: 10)
         }

@@ -1,4 +1,5 @@
 import ErlangDistribution
+import ErlangNodeTestKit
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -10,62 +11,42 @@ import Testing
 struct HandshakeInteropTests {
     static let cookie = "hscookie"
 
-    @Test("OTP 25: our initiator reaches an erl node; a wrong cookie fails", .enabled(if: HandshakeInterop.otp25Enabled))
+    @Test("OTP 25: our initiator reaches an erl node; a wrong cookie fails", .enabled(if: OTPInstallation.enabled(.otp25)))
     func otp25Initiator() async throws {
-        try await initiatorScenario(try HandshakeInterop.require(HandshakeInterop.otp25, "erl (OTP 25)"))
+        try await initiatorScenario(try OTPInstallation.require(.otp25, "erl (OTP 25)"))
     }
 
-    @Test("OTP 25: erl connects to our acceptor; a wrong cookie fails", .enabled(if: HandshakeInterop.otp25Enabled))
+    @Test("OTP 25: erl connects to our acceptor; a wrong cookie fails", .enabled(if: OTPInstallation.enabled(.otp25)))
     func otp25Acceptor() async throws {
-        try await acceptorScenario(try HandshakeInterop.require(HandshakeInterop.otp25, "erl (OTP 25)"))
+        try await acceptorScenario(try OTPInstallation.require(.otp25, "erl (OTP 25)"))
     }
 
-    @Test("OTP 28: our initiator reaches an erl node; a wrong cookie fails", .enabled(if: HandshakeInterop.otp28Enabled))
+    @Test("OTP 28: our initiator reaches an erl node; a wrong cookie fails", .enabled(if: OTPInstallation.enabled(.otp28)))
     func otp28Initiator() async throws {
-        try await initiatorScenario(try HandshakeInterop.require(HandshakeInterop.otp28, "OTP 28 in \(HandshakeInterop.otp28Directory)"))
+        try await initiatorScenario(try OTPInstallation.require(.otp28, "OTP 28 in \(OTPInstallation.otp28Directory)"))
     }
 
-    @Test("OTP 28: erl connects to our acceptor; a wrong cookie fails", .enabled(if: HandshakeInterop.otp28Enabled))
+    @Test("OTP 28: erl connects to our acceptor; a wrong cookie fails", .enabled(if: OTPInstallation.enabled(.otp28)))
     func otp28Acceptor() async throws {
-        try await acceptorScenario(try HandshakeInterop.require(HandshakeInterop.otp28, "OTP 28 in \(HandshakeInterop.otp28Directory)"))
+        try await acceptorScenario(try OTPInstallation.require(.otp28, "OTP 28 in \(OTPInstallation.otp28Directory)"))
     }
 
     // MARK: - Scenarios
 
-    /// Starts epmd on a free port; returns it with its port.
-    func startEPMD(_ otp: HandshakeInterop.Installation) async throws -> (HandshakeTestProcess, Int) {
-        let port = try await HandshakeInterop.freePort()
-        let epmd = try HandshakeTestProcess(
-            executable: otp.epmd,
-            arguments: ["-port", "\(port)", "-address", "127.0.0.1"],
-            environment: ["ERL_EPMD_PORT": "\(port)"]
-        )
-        let up = await handshakeEventually(timeout: .seconds(10)) {
-            let connection = try await RawEPMDConnection.open(port: port)
-            await connection.close()
-            return true
-        }
-        if !up {
-            await epmd.kill()
-            throw HandshakeInterop.Missing(description: "epmd did not start: \(epmd.capturedOutput)")
-        }
-        return (epmd, port)
-    }
-
     func startErl(
-        _ otp: HandshakeInterop.Installation,
+        _ otp: OTPInstallation,
         nameFlag: String,
         name: String,
         cookie: String,
         epmdPort: Int,
         eval: String? = nil
-    ) throws -> HandshakeTestProcess {
+    ) throws -> PeerProcess {
         var arguments = [
             nameFlag, name, "-setcookie", cookie, "-noshell", "-noinput", "-start_epmd", "false",
             "-kernel", "inet_dist_use_interface", "{127,0,0,1}",
         ]
         if let eval { arguments += ["-eval", eval] }
-        return try HandshakeTestProcess(executable: otp.erl, arguments: arguments, environment: ["ERL_EPMD_PORT": "\(epmdPort)"])
+        return try PeerProcess(executable: otp.erl, arguments: arguments, environment: ["ERL_EPMD_PORT": "\(epmdPort)"])
     }
 
     /// Connects to 127.0.0.1:`port` with only a NIO client and a ``HandshakeHandler`` as initiator.
@@ -105,22 +86,23 @@ struct HandshakeInteropTests {
         return result
     }
 
-    func initiatorScenario(_ otp: HandshakeInterop.Installation) async throws {
-        let (epmd, epmdPort) = try await startEPMD(otp)
-        var processes = [epmd]
+    func initiatorScenario(_ otp: OTPInstallation) async throws {
+        let epmd = try await PrivateEPMD.start(otp.epmd)
+        let epmdPort = epmd.port
+        var processes = [epmd.process]
         do {
-            let suffix = HandshakeInterop.uniqueSuffix()
-            let host = HandshakeInterop.shortHostName()
+            let suffix = TestEnvironment.uniqueName("")
+            let host = TestEnvironment.shortHost
             let erlName = "h1\(suffix)"
             let erl = try startErl(otp, nameFlag: "-sname", name: erlName, cookie: Self.cookie, epmdPort: epmdPort)
             processes.append(erl)
 
             var erlPort: Int?
-            let registered = await handshakeEventually(timeout: .seconds(30)) {
-                erlPort = try await RawEPMDConnection.portPlease2(name: erlName, epmdPort: epmdPort)
+            let registered = await eventually(timeout: .seconds(30), interval: .milliseconds(100)) {
+                erlPort = (try? await RawEPMDConnection.portPlease2(name: erlName, epmdPort: epmdPort)) ?? nil
                 return erlPort != nil
             }
-            try #require(registered, "erl never registered: \(erl.capturedOutput)")
+            try #require(registered, "erl never registered: \(erl.output)")
             let port = try #require(erlPort)
 
             let peer = "\(erlName)@\(host)"
@@ -145,10 +127,10 @@ struct HandshakeInteropTests {
                 #expect(handshakeError.code == .connectionClosed || handshakeError.code == .connectionError, "\(handshakeError)")
             }
         } catch {
-            for process in processes { await process.kill() }
+            for process in processes { await process.terminate() }
             throw error
         }
-        for process in processes { await process.kill() }
+        for process in processes { await process.terminate() }
     }
 
     final class Results: Sendable {
@@ -157,18 +139,19 @@ struct HandshakeInteropTests {
         var all: [Result<HandshakeResult, any Error>] { results.withLock { $0 } }
     }
 
-    func acceptorScenario(_ otp: HandshakeInterop.Installation) async throws {
-        let (epmd, epmdPort) = try await startEPMD(otp)
-        var processes = [epmd]
+    func acceptorScenario(_ otp: OTPInstallation) async throws {
+        let epmd = try await PrivateEPMD.start(otp.epmd)
+        let epmdPort = epmd.port
+        var processes = [epmd.process]
         var channels: [any Channel] = []
         var registration: RawEPMDConnection?
         func cleanUp() async {
-            for process in processes { await process.kill() }
+            for process in processes { await process.terminate() }
             await registration?.close()
             for channel in channels { try? await channel.close() }
         }
         do {
-            let suffix = HandshakeInterop.uniqueSuffix()
+            let suffix = TestEnvironment.uniqueName("")
             // Long names pin the address erl dials to 127.0.0.1, where our listener is.
             let ourAlive = "swiftnode\(suffix)"
             let ourName = "\(ourAlive)@127.0.0.1"
@@ -201,20 +184,20 @@ struct HandshakeInteropTests {
             let erlName = "h2\(suffix)@127.0.0.1"
             let erl = try startErl(otp, nameFlag: "-name", name: erlName, cookie: Self.cookie, epmdPort: epmdPort, eval: eval)
             processes.append(erl)
-            let arrived = await handshakeEventually(timeout: .seconds(30)) { !results.all.isEmpty }
-            try #require(arrived, "no handshake from erl: \(erl.capturedOutput)")
+            let arrived = await eventually(timeout: .seconds(30), interval: .milliseconds(100)) { !results.all.isEmpty }
+            try #require(arrived, "no handshake from erl: \(erl.output)")
             let result = try results.all[0].get()
             #expect(result.peerName == erlName && result.role == .acceptor)
             #expect(result.peerVersion == .v6 && result.peerCreation != nil)
             #expect(result.peerFlags.isSuperset(of: .mandatoryOTP25) && !result.isHidden)
-            await erl.kill()
+            await erl.terminate()
 
             // The same with a wrong cookie: our acceptor finds the digest wrong.
             let badName = "h3\(suffix)@127.0.0.1"
             let bad = try startErl(otp, nameFlag: "-name", name: badName, cookie: "wrongcookie", epmdPort: epmdPort, eval: eval)
             processes.append(bad)
-            let refused = await handshakeEventually(timeout: .seconds(30)) { results.all.count >= 2 }
-            try #require(refused, "no second handshake from erl: \(bad.capturedOutput)")
+            let refused = await eventually(timeout: .seconds(30), interval: .milliseconds(100)) { results.all.count >= 2 }
+            try #require(refused, "no second handshake from erl: \(bad.output)")
             switch results.all[1] {
             case .success(let result):
                 Issue.record("a wrong cookie completed a handshake: \(result)")
@@ -223,7 +206,7 @@ struct HandshakeInteropTests {
                 #expect(handshakeError.code == .badDigest && handshakeError.step == .recvChallengeReply, "\(handshakeError)")
                 #expect(handshakeError.peer == badName)
             }
-            #expect(await bad.waitForOutput(containing: "CONNECT=false", timeout: .seconds(20)), "\(bad.capturedOutput)")
+            #expect(await bad.waitForOutput(containing: "CONNECT=false", timeout: .seconds(20)), "\(bad.output)")
         } catch {
             await cleanUp()
             throw error

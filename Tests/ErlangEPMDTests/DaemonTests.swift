@@ -1,4 +1,5 @@
 import Dispatch
+import ErlangNodeTestKit
 import Logging
 import NIOCore
 import NIOPosix
@@ -57,7 +58,7 @@ struct DaemonTests {
         await #expect(throws: EPMDError.self) { _ = try await client.register(name: "alpha", port: 1) }
 
         await registration.close()
-        #expect(try await eventually { try await client.lookup(name: "alpha") == nil })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client.lookup(name: "alpha") == nil })
         let again = try await client.register(name: "alpha", port: 5002)
         #expect(again.creation == registration.creation + 1)
         await again.close()
@@ -110,7 +111,7 @@ struct DaemonTests {
         var request = ByteBuffer()
         try EPMDRequest.alive2(EPMDNodeInfo(name: "chatty", port: 9)).encode(into: &request)
         try await connection.channel.writeAndFlush(request)
-        #expect(try await eventually { (try? await client(server).lookup(name: "chatty")) != nil })
+        #expect(try await eventually(timeout: .seconds(5)) { (try? await client(server).lookup(name: "chatty")) != nil })
         try await connection.channel.writeAndFlush(ByteBuffer(bytes: [0]))
         let reply = try await connection.collectUntilClosed(timeout: .seconds(5))
         #expect(reply.first == 118)
@@ -158,9 +159,9 @@ struct DaemonTests {
             try await trickle.channel.writeAndFlush(ByteBuffer(bytes: [byte]))
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(try await eventually { try await client(server).lookup(name: "trickle")?.port == 9 })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client(server).lookup(name: "trickle")?.port == 9 })
         try await trickle.channel.close()
-        #expect(try await eventually { try await client(server).lookup(name: "trickle") == nil })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client(server).lookup(name: "trickle") == nil })
         #expect(registration.isActive)
         await server.shutdown()
     }
@@ -205,7 +206,7 @@ struct DaemonTests {
         let registration = try await client(server).register(name: "live", port: 1)
         #expect(String(buffer: try await client(server).rawAnswer(.kill)) == "NO")
         await registration.close()
-        #expect(try await eventually { try await client(server).names().entries.isEmpty })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client(server).names().entries.isEmpty })
         #expect(String(buffer: try await client(server).rawAnswer(.kill)) == "OK")
         await server.waitUntilShutdown()
         await #expect(throws: EPMDError.self) { _ = try await client(server).names() }
@@ -233,7 +234,7 @@ struct DaemonTests {
         let server = try await Self.startServer(io: io)
         let old = try await client(server).register(name: "old", port: 10)
         await old.close()
-        #expect(try await eventually { try await client(server).names().entries.isEmpty })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client(server).names().entries.isEmpty })
         let active = try await client(server).register(name: "new", port: 11)
         let dump = try await client(server).rawAnswer(.dump)
         let text = String(decoding: dump.readableBytesView.dropFirst(4), as: UTF8.self)
@@ -255,7 +256,7 @@ struct DaemonTests {
             let registration = try await client.register(name: name, port: 1)
             await registration.close()
         }
-        #expect(try await eventually { try await client.names().entries.isEmpty })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client.names().entries.isEmpty })
         let dump = try await client.rawAnswer(.dump)
         let text = String(decoding: dump.readableBytesView.dropFirst(4), as: UTF8.self)
         // Each line ends with a NUL byte after its newline, as epmd writes them.
@@ -290,7 +291,7 @@ struct DaemonTests {
     }
 
     @Test func ensureRunningStartsOnlyWhenNothingAnswers() async throws {
-        let port = try await freePort()
+        let port = try TestEnvironment.freePort()
         var logger = Logger(label: "epmd-test")
         logger.logLevel = .critical
         let configuration = EPMDServerConfiguration(addresses: ["127.0.0.1"])
@@ -320,7 +321,7 @@ struct DaemonTests {
     }
 
     @Test func clientErrorsCarryContext() async throws {
-        let port = try await freePort()
+        let port = try TestEnvironment.freePort()
         let client = EPMDClient(host: "127.0.0.1", port: port, timeout: .seconds(2))
         do {
             _ = try await client.lookup(name: "x")

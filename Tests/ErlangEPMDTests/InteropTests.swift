@@ -1,3 +1,4 @@
+import ErlangNodeTestKit
 import Foundation
 import NIOCore
 import Testing
@@ -17,10 +18,10 @@ struct InteropTests {
         }
     }
 
-    func startNode(_ name: String, epmdPort: Int, eval: String? = nil) throws -> ExternalProcess {
+    func startNode(_ name: String, epmdPort: Int, eval: String? = nil) throws -> PeerProcess {
         var arguments = ["-sname", name, "-setcookie", Self.cookie, "-noshell", "-noinput", "-start_epmd", "false"]
         if let eval { arguments += ["-eval", eval] }
-        return try ExternalProcess(
+        return try PeerProcess(
             name,
             executable: try Interop.require("erl"),
             arguments: arguments,
@@ -30,18 +31,18 @@ struct InteropTests {
 
     @Test func realNodesRegisterAndPingThroughSwiftEPMD() async throws {
         let epmdPath = try Interop.require("epmd")
-        let port = try await freePort()
-        let daemon = try ExternalProcess(
+        let port = try TestEnvironment.freePort()
+        let daemon = try PeerProcess(
             "swift-epmd",
             executable: try Interop.swiftEPMDPath(),
             arguments: ["-address", "127.0.0.1", "-port", "\(port)"]
         )
         var processes = [daemon]
-        defer { for process in processes { process.forceKill() } }
-        #expect(try await waitForDaemon(port: port), "swift-epmd did not answer: \(daemon.capturedOutput)")
+        defer { for process in processes { process.kill() } }
+        #expect(try await waitForDaemon(port: port), "swift-epmd did not answer: \(daemon.output)")
 
-        let suffix = Interop.uniqueSuffix()
-        let host = Interop.shortHostName()
+        let suffix = TestEnvironment.uniqueName("")
+        let host = TestEnvironment.shortHost
         let nameB = "b\(suffix)"
         let nameA = "a\(suffix)"
         let nodeB = try startNode(nameB, epmdPort: port)
@@ -49,7 +50,7 @@ struct InteropTests {
         let client = EPMDClient(host: "127.0.0.1", port: port)
         #expect(
             try await eventually(timeout: .seconds(30)) { try await client.names().entries.contains { $0.name == nameB } },
-            "node b never registered: \(nodeB.capturedOutput)"
+            "node b never registered: \(nodeB.output)"
         )
         let nodeA = try startNode(
             nameA,
@@ -57,21 +58,21 @@ struct InteropTests {
             eval: "io:format(\"PING=~p~n\", [net_adm:ping('\(nameB)@\(host)')])"
         )
         processes.append(nodeA)
-        #expect(await nodeA.waitForOutput(containing: "PING=pong"), "ping failed: \(nodeA.capturedOutput)")
+        #expect(await nodeA.waitForOutput(containing: "PING=pong", timeout: .seconds(30)), "ping failed: \(nodeA.output)")
 
         // The registrations are exact: port and versions as OTP 25 sends them.
         let infoB = try #require(try await client.lookup(name: nameB))
         #expect(infoB.nodeType == .normal && infoB.highestVersion == 6 && infoB.lowestVersion == 5)
 
         // The real epmd client lists both nodes from swift-epmd.
-        let listed = try await ExternalProcess.run(epmdPath, ["-port", "\(port)", "-names"])
+        let listed = try await Interop.run(epmdPath, ["-port", "\(port)", "-names"])
         #expect(listed.status == 0)
         #expect(listed.output.hasPrefix("epmd: up and running on port \(port) with data:\n"), "\(listed.output)")
         #expect(listed.output.contains("name \(nameA) at port "))
         #expect(listed.output.contains("name \(nameB) at port \(infoB.port)\n"))
 
         // Our own -names prints the same.
-        let ours = try await ExternalProcess.run(try Interop.swiftEPMDPath(), ["-port", "\(port)", "-names"])
+        let ours = try await Interop.run(try Interop.swiftEPMDPath(), ["-port", "\(port)", "-names"])
         #expect(ours.status == 0)
         #expect(ours.output == listed.output)
 
@@ -96,15 +97,15 @@ struct InteropTests {
     }
 
     @Test func ourClientAgainstRealEPMD() async throws {
-        let port = try await freePort()
-        let epmd = try ExternalProcess(
+        let port = try TestEnvironment.freePort()
+        let epmd = try PeerProcess(
             "epmd",
             executable: try Interop.require("epmd"),
             arguments: ["-address", "127.0.0.1", "-port", "\(port)"]
         )
         var processes = [epmd]
-        defer { for process in processes { process.forceKill() } }
-        #expect(try await waitForDaemon(port: port), "epmd did not answer: \(epmd.capturedOutput)")
+        defer { for process in processes { process.kill() } }
+        #expect(try await waitForDaemon(port: port), "epmd did not answer: \(epmd.output)")
         let client = EPMDClient(host: "127.0.0.1", port: port)
 
         let registration = try await client.register(
@@ -126,17 +127,17 @@ struct InteropTests {
         #expect((1...3).contains(old.creation))
 
         // A real OTP node is found with the version range it registered.
-        let name = "r\(Interop.uniqueSuffix())"
+        let name = "r\(TestEnvironment.uniqueName(""))"
         let node = try startNode(name, epmdPort: port)
         processes.append(node)
         let found = try await eventually(timeout: .seconds(30)) { try await client.lookup(name: name) != nil }
-        #expect(found, "OTP node never registered: \(node.capturedOutput)")
+        #expect(found, "OTP node never registered: \(node.output)")
         let info = try #require(try await client.lookup(name: name))
         #expect(info.highestVersion == 6 && info.lowestVersion == 5 && info.nodeType == .normal)
 
         // Closing unregisters; registering again gives the next creation, as epmd counts.
         await registration.close()
-        #expect(try await eventually { try await client.lookup(name: "swiftnode") == nil })
+        #expect(try await eventually(timeout: .seconds(5)) { try await client.lookup(name: "swiftnode") == nil })
         let again = try await client.register(name: "swiftnode", port: 40125)
         #expect(again.creation == registration.creation + 1)
         await again.close()

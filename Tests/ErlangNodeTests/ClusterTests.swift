@@ -1,4 +1,5 @@
 @testable import ErlangNode
+import ErlangNodeTestKit
 import ErlangTerm
 import Foundation
 import Testing
@@ -22,20 +23,15 @@ private struct Counter: GenServer {
 /// Swift-only clusters and gen_server both ways; policies.
 @Suite(.serialized) struct ClusterTests {
     private func withWorld(_ body: (InteropWorld) async throws -> Void) async throws {
-        guard OTPInstall.otp25Enabled else { return }
-        let world = try await InteropWorld(try OTPInstall.require(OTPInstall.otp25, "OTP 25 (erlang-nox)"))
-        do { try await body(world) } catch {
-            await world.close()
-            throw error
-        }
-        await world.close()
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)"), body)
     }
 
     @Test func threeSwiftNodesMeshAndLinksFireOnNodeDown() async throws {
         try await withWorld { world in
-            let a = try await world.swiftNode(OTPInstall.unique("a"))
-            let b = try await world.swiftNode(OTPInstall.unique("b"))
-            let c = try await world.swiftNode(OTPInstall.unique("c")) { node in
+            let a = try await world.swiftNode(TestEnvironment.uniqueName("a"))
+            let b = try await world.swiftNode(TestEnvironment.uniqueName("b"))
+            let c = try await world.swiftNode(TestEnvironment.uniqueName("c")) { node in
                 node.register(module: "calc", function: "add", arity: 2) { _, args in
                     .integer(Int64(args[0].intValue! + args[1].intValue!))
                 }
@@ -72,10 +68,10 @@ private struct Counter: GenServer {
 
     @Test func genServerBothWays() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("gs")) { node in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("gs")) { node in
                 try node.startServer(Counter(), state: 0, name: "counter")
             }
-            let erlName = OTPInstall.unique("e")
+            let erlName = TestEnvironment.uniqueName("e")
             let erl = try world.erl(erlName, script: """
                 Parent = self(),
                 Pids = [spawn(fun() -> Parent ! {done, [gen_server:call({counter, '\(swift.name)'}, incr) || _ <- lists:seq(1, 25)]} end) || _ <- lists:seq(1, 20)],
@@ -90,9 +86,9 @@ private struct Counter: GenServer {
             let reset = await erl.value(after: "AFTERRESET")
             #expect(reset == "0", "got \(reset ?? "nothing")")
             // Swift calls an Erlang gen_server: the peer's own net_kernel and a call to a dead name.
-            let other = OTPInstall.unique("o")
+            let other = TestEnvironment.uniqueName("o")
             let peer = try world.erl(other, script: "register(runner, self()), io:format(\"READY~n\"), receive stop -> halt() after 60000 -> halt() end.")
-            #expect(await peer.waitFor("READY"))
+            #expect(await peer.waitForOutput(containing: "READY"))
             let peerNode = Atom("\(other)@\(world.host)")
             let auth = try await swift.call(.name("net_kernel", node: peerNode), .tuple("is_auth", .atom(swift.name)))
             #expect(auth == "yes")
@@ -104,13 +100,13 @@ private struct Counter: GenServer {
 
     @Test func policyRefusesNodesAndRemoteSpawn() async throws {
         try await withWorld { world in
-            var config = NodeConfiguration(name: Atom("\(OTPInstall.unique("pol"))@\(world.host)"), nameKind: .short, cookie: world.cookie)
+            var config = NodeConfiguration(name: Atom("\(TestEnvironment.uniqueName("pol"))@\(world.host)"), nameKind: .short, cookie: world.cookie)
             config.discovery = .epmd(port: world.epmdPort, startEmbedded: false)
-            let friendName = OTPInstall.unique("friend")
+            let friendName = TestEnvironment.uniqueName("friend")
             config.policy = AllowListPolicy(nodes: [Atom("\(friendName)@\(world.host)")], modules: ["erlang"])
             let guarded = try await Node.start(config)
             defer { Task { await guarded.shutdown() } }
-            let stranger = try await world.swiftNode(OTPInstall.unique("stranger"))
+            let stranger = try await world.swiftNode(TestEnvironment.uniqueName("stranger"))
             #expect(await !stranger.ping(guarded.name), "a node outside the allow-list is refused")
             let friend = try await world.swiftNode(friendName)
             #expect(await friend.ping(guarded.name))

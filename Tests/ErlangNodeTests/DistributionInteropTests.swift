@@ -1,4 +1,5 @@
 import ErlangNode
+import ErlangNodeTestKit
 import ErlangTerm
 import Foundation
 import Testing
@@ -7,14 +8,14 @@ import Testing
 /// nodes, cookies, ticks, 10 MiB messages, simultaneous connects; and two Swift nodes through EPMD.
 @Suite(.serialized) struct DistributionInteropTests {
     /// 0: OTP 25, 1: OTP 28; `nil` when not installed outside CI (the test is then skipped).
-    private func release(_ index: Int) throws -> OTPInstall.Release? {
+    private func release(_ index: Int) throws -> OTPInstallation? {
         switch index {
         case 0:
-            guard OTPInstall.otp25Enabled else { return nil }
-            return try OTPInstall.require(OTPInstall.otp25, "OTP 25 (erlang-nox)")
+            guard OTPInstallation.enabled(.otp25) else { return nil }
+            return try requireOTP(.otp25, "OTP 25 (erlang-nox)")
         default:
-            guard OTPInstall.otp28Enabled else { return nil }
-            return try OTPInstall.require(OTPInstall.otp28, "OTP 28 (scripts/install-otp28.sh)")
+            guard OTPInstallation.enabled(.otp28) else { return nil }
+            return try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)")
         }
     }
 
@@ -23,21 +24,14 @@ import Testing
 
     private func withWorld(_ otp: Int, _ body: (InteropWorld) async throws -> Void) async throws {
         guard let release = try release(otp) else { return }
-        let world = try await InteropWorld(release)
-        do {
-            try await body(world)
-        } catch {
-            await world.close()
-            throw error
-        }
-        await world.close()
+        try await InteropWorld.run(release, body)
     }
 
     @Test("erl pings Swift and lists it; Swift pings erl", arguments: [0, 1])
     func pingBothWays(otp: Int) async throws {
         try await withWorld(otp) { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("sw"))
-            let erl = try world.erl(OTPInstall.unique("e"), script: """
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("sw"))
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
                 io:format("PING ~p~n", [net_adm:ping(\(erlAtom(swift.name)))]),
                 io:format("NODES ~p HIDDEN ~p~n", [nodes(), nodes(hidden)]),
                 \(Self.idle)
@@ -46,9 +40,9 @@ import Testing
             #expect(v68040 == "pong", "got \(v68040 ?? "nothing")")
             let v20068 = await erl.value(after: "NODES")
             #expect(v20068 == "[\(erlAtom(swift.name))] HIDDEN []", "got \(v20068 ?? "nothing")")
-            let otherName = OTPInstall.unique("e")
+            let otherName = TestEnvironment.uniqueName("e")
             let other = try world.erl(otherName, script: Self.idle)
-            #expect(await other.waitFor("READY"))
+            #expect(await other.waitForOutput(containing: "READY"))
             let peer = Atom("\(otherName)@\(world.host)")
             #expect(await swift.ping(peer))
             #expect(swift.nodes(.visible).contains(peer))
@@ -59,8 +53,8 @@ import Testing
     @Test("a hidden Swift node is listed only by nodes(hidden)", arguments: [0, 1])
     func hiddenNode(otp: Int) async throws {
         try await withWorld(otp) { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("hid"), hidden: true)
-            let erl = try world.erl(OTPInstall.unique("e"), script: """
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("hid"), hidden: true)
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
                 io:format("PING ~p~n", [net_adm:ping(\(erlAtom(swift.name)))]),
                 io:format("NODES ~p HIDDEN ~p~n", [nodes(), nodes(hidden)]),
                 \(Self.idle)
@@ -76,8 +70,8 @@ import Testing
     @Test("a wrong cookie gives pang both ways; the node still serves the right one", arguments: [0, 1])
     func wrongCookie(otp: Int) async throws {
         try await withWorld(otp) { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("ck"))
-            let badName = OTPInstall.unique("bad")
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("ck"))
+            let badName = TestEnvironment.uniqueName("bad")
             let bad = try world.erl(badName, script: """
                 io:format("PING1 ~p~n", [net_adm:ping(\(erlAtom(swift.name)))]),
                 io:format("PING2 ~p~n", [net_adm:ping(\(erlAtom(swift.name)))]),
@@ -89,7 +83,7 @@ import Testing
             #expect(v34803 == "pang", "got \(v34803 ?? "nothing")")
             #expect(await !swift.ping(Atom("\(badName)@\(world.host)")), "our ping with the wrong cookie fails too")
             #expect(swift.nodes(.connected).isEmpty)
-            let good = try world.erl(OTPInstall.unique("good"), script: """
+            let good = try world.erl(TestEnvironment.uniqueName("good"), script: """
                 io:format("PING ~p~n", [net_adm:ping(\(erlAtom(swift.name)))]),
                 \(Self.idle)
                 """)
@@ -104,10 +98,10 @@ import Testing
     @Test("a peer frozen with SIGSTOP is declared down within net_ticktime", arguments: [0, 1])
     func frozenPeer(otp: Int) async throws {
         try await withWorld(otp) { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("tk"), tickTime: .seconds(4))
-            let name = OTPInstall.unique("frozen")
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("tk"), tickTime: .seconds(4))
+            let name = TestEnvironment.uniqueName("frozen")
             let erl = try world.erl(name, script: Self.idle, extraArgs: ["-kernel", "net_ticktime", "4"])
-            #expect(await erl.waitFor("READY"))
+            #expect(await erl.waitForOutput(containing: "READY"))
             let peer = Atom("\(name)@\(world.host)")
             #expect(await swift.ping(peer))
             // Quiet for several tick intervals: ticks keep the connection up.
@@ -125,14 +119,14 @@ import Testing
     @Test("10 MiB messages cross in both directions (fragmented)", arguments: [0, 1])
     func bigMessages(otp: Int) async throws {
         try await withWorld(otp) { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("big")) { node in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("big")) { node in
                 try node.register("server", node.spawn { p in
                     while let m = await p.receive() {
                         if case .tuple(let e) = m, e.count == 2, let to = e[1].pidValue { p.send(e[0], to: to) }
                     }
                 })
             }
-            let erl = try world.erl(OTPInstall.unique("e"), script: """
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
                 Big = crypto:strong_rand_bytes(10 * 1024 * 1024),
                 {server, \(erlAtom(swift.name))} ! {{big, Big, [1, 2.5, <<"x">>]}, self()},
                 receive {big, Back, Tail} -> io:format("ECHO ~p ~p~n", [Back =:= Big, Tail]) after 20000 -> io:format("ECHO timeout~n") end,
@@ -146,10 +140,10 @@ import Testing
     @Test("simultaneous connects end with one connection, each time", arguments: [0, 1])
     func simultaneousConnect(otp: Int) async throws {
         try await withWorld(otp) { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("sim"))
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("sim"))
             for round in 0..<4 {
                 // Names on both sides of ours, so that both resolutions (ok_simultaneous and nok) happen.
-                let name = round % 2 == 0 ? "aaa\(OTPInstall.unique("r"))" : "zzz\(OTPInstall.unique("r"))"
+                let name = round % 2 == 0 ? "aaa\(TestEnvironment.uniqueName("r"))" : "zzz\(TestEnvironment.uniqueName("r"))"
                 let at = Int(Date().timeIntervalSince1970 * 1000) + 2500
                 let erl = try world.erl(name, script: """
                     Wait = \(at) - erlang:system_time(millisecond), timer:sleep(max(0, Wait)),
@@ -166,7 +160,7 @@ import Testing
                 let v66886 = await erl.value(after: "CONNECT")
                 #expect(v66886 == "true [\(erlAtom(swift.name))]", "round \(round) got \(v66886 ?? "nothing")")
                 #expect(swift.nodes(.visible).contains(peer), "round \(round)")
-                erl.terminate()
+                await erl.terminate()
                 _ = await eventually { !swift.nodes(.connected).contains(peer) }
             }
         }
@@ -175,8 +169,8 @@ import Testing
     @Test("two Swift nodes connect through EPMD, both ways")
     func swiftToSwift() async throws {
         try await withWorld(0) { world in
-            let a = try await world.swiftNode(OTPInstall.unique("a"))
-            let b = try await world.swiftNode(OTPInstall.unique("b"))
+            let a = try await world.swiftNode(TestEnvironment.uniqueName("a"))
+            let b = try await world.swiftNode(TestEnvironment.uniqueName("b"))
             #expect(await a.ping(b.name))
             #expect(a.nodes() == [b.name])
             #expect(await eventually { b.nodes() == [a.name] })
@@ -186,7 +180,7 @@ import Testing
             // Messages between processes on the two nodes.
             let reply = try await b.call(.name("net_kernel", node: a.name), .tuple("is_auth", .atom(b.name)))
             #expect(reply == "yes")
-            let c = try await world.swiftNode(OTPInstall.unique("c"), cookie: "other")
+            let c = try await world.swiftNode(TestEnvironment.uniqueName("c"), cookie: "other")
             #expect(await !c.ping(a.name), "a different cookie is refused between Swift nodes too")
         }
     }

@@ -1,4 +1,5 @@
 @testable import ErlangNode
+import ErlangNodeTestKit
 import ErlangTerm
 import Foundation
 import Testing
@@ -8,30 +9,25 @@ import Testing
 /// the Swift node behave like OTP's. Against OTP 25 and OTP 28 (their `global` differ in minor ways).
 @Suite(.serialized) struct GlobalInteropTests {
     @Test func globalAndPgInMixedClusterOTP25() async throws {
-        guard OTPInstall.otp25Enabled else { return }
-        try await mixedCluster(try OTPInstall.require(OTPInstall.otp25, "OTP 25 (erlang-nox)"))
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await mixedCluster(try requireOTP(.otp25, "OTP 25 (erlang-nox)"))
     }
 
     @Test func globalAndPgInMixedClusterOTP28() async throws {
-        guard OTPInstall.otp28Enabled else { return }
-        try await mixedCluster(try OTPInstall.require(OTPInstall.otp28, "OTP 28 (scripts/install-otp28.sh)"))
+        guard OTPInstallation.enabled(.otp28) else { return }
+        try await mixedCluster(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)"))
     }
 
     @Test func hiddenNodeRunsNoGlobal() async throws {
-        guard OTPInstall.otp25Enabled else { return }
-        let world = try await InteropWorld(try OTPInstall.require(OTPInstall.otp25, "OTP 25 (erlang-nox)"))
-        do {
-            let hidden = try await world.swiftNode(OTPInstall.unique("hid"), hidden: true)
-            let visible = try await world.swiftNode(OTPInstall.unique("vis"))
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { world in
+            let hidden = try await world.swiftNode(TestEnvironment.uniqueName("hid"), hidden: true)
+            let visible = try await world.swiftNode(TestEnvironment.uniqueName("vis"))
             #expect(hidden.whereis("global_name_server") == nil)
             #expect(hidden.whereis("pg") == nil)
             #expect(visible.whereis("global_name_server") != nil)
             #expect(visible.whereis("pg") != nil)
-        } catch {
-            await world.close()
-            throw error
         }
-        await world.close()
     }
 
     /// Erlang helpers shared by both BEAM nodes: bounded waits and a bounded global:sync().
@@ -58,24 +54,19 @@ import Testing
         """
     }
 
-    private func resync(_ child: ChildProcess, _ node: Atom, via swift: Node, tag: String) async -> String? {
+    private func resync(_ child: PeerProcess, _ node: Atom, via swift: Node, tag: String) async -> String? {
         swift.send(.tuple("resync", .binary(Array(tag.utf8))), to: "runner", on: node)
         return await child.value(after: tag, timeout: .seconds(30))
     }
 
-    private func mixedCluster(_ release: OTPInstall.Release) async throws {
-        let world = try await InteropWorld(release)
-        do { try await scenario(world) } catch {
-            await world.close()
-            throw error
-        }
-        await world.close()
+    private func mixedCluster(_ release: OTPInstallation) async throws {
+        try await InteropWorld.run(release) { try await scenario($0) }
     }
 
     private func scenario(_ world: InteropWorld) async throws {
-        let swift = try await world.swiftNode(OTPInstall.unique("gs"))
+        let swift = try await world.swiftNode(TestEnvironment.uniqueName("gs"))
         let s = erlAtom(swift.name)
-        let aName = OTPInstall.unique("ga"), bName = OTPInstall.unique("gb")
+        let aName = TestEnvironment.uniqueName("ga"), bName = TestEnvironment.uniqueName("gb")
         let aNode = "'\(aName)@\(world.host)'", bNode = "'\(bName)@\(world.host)'"
         // Each BEAM node connects to the Swift node only; they mesh through it, then global must sync everywhere.
         let a = try world.erl(aName, script: Self.helpers + """
@@ -112,26 +103,26 @@ import Testing
             \(Self.resyncLoop(other: aNode))
             """)
         let aMesh = await a.value(after: "A_MESH", timeout: .seconds(30))
-        #expect(aMesh == "true", "A: \(a.text)")
-        #expect(await b.value(after: "B_MESH", timeout: .seconds(30)) == "true", "B: \(b.text)")
+        #expect(aMesh == "true", "A: \(a.output)")
+        #expect(await b.value(after: "B_MESH", timeout: .seconds(30)) == "true", "B: \(b.output)")
 
         // global:sync() returns promptly on both BEAM nodes (it never returned without a global_name_server here).
         for (child, marker) in [(a, "A_SYNC"), (b, "B_SYNC")] {
             let sync = await child.value(after: marker, timeout: .seconds(30))
             let parts = sync?.split(separator: " ") ?? []
-            #expect(parts.first == "ok", "\(marker) \(sync ?? "nothing"): \(child.text)")
+            #expect(parts.first == "ok", "\(marker) \(sync ?? "nothing"): \(child.output)")
             if parts.count == 2, let ms = Int(parts[1]) { #expect(ms < 8000, "\(marker) took \(ms) ms") }
         }
 
-        #expect(await a.value(after: "A_REG", timeout: .seconds(20)) == "yes", "A: \(a.text)")
-        #expect(await b.value(after: "B_WHERE", timeout: .seconds(30)) == "true", "B: \(b.text)")
-        #expect(await b.value(after: "B_PG", timeout: .seconds(30)) == "true", "B: \(b.text)")
-        #expect(await b.value(after: "B_NODES", timeout: .seconds(10)) == "true", "B: \(b.text)")
+        #expect(await a.value(after: "A_REG", timeout: .seconds(20)) == "yes", "A: \(a.output)")
+        #expect(await b.value(after: "B_WHERE", timeout: .seconds(30)) == "true", "B: \(b.output)")
+        #expect(await b.value(after: "B_PG", timeout: .seconds(30)) == "true", "B: \(b.output)")
+        #expect(await b.value(after: "B_NODES", timeout: .seconds(10)) == "true", "B: \(b.output)")
         // Locks held on the Swift node: set, refused to another requester, freed when the holder dies; global:trans
         // over [node() | nodes()] (the Swift node included) runs.
-        #expect(await a.value(after: "A_LOCKS", timeout: .seconds(30)) == "{true,false,true,done}", "A: \(a.text)")
-        #expect(await a.waitFor("A_READY", timeout: .seconds(10)))
-        #expect(await b.waitFor("B_READY", timeout: .seconds(10)))
+        #expect(await a.value(after: "A_LOCKS", timeout: .seconds(30)) == "{true,false,true,done}", "A: \(a.output)")
+        #expect(await a.waitForOutput(containing: "A_READY", timeout: .seconds(10)))
+        #expect(await b.waitForOutput(containing: "B_READY", timeout: .seconds(10)))
 
         // The Swift node leaves a's side and comes back: the BEAM nodes stay connected to each other (global's
         // overlapping-partition guard does not cut them), and global:sync() keeps returning on both.
@@ -141,16 +132,16 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         // (Sending to a would reconnect to it, so only b is asked while the Swift node and a are apart.)
         let rs1 = await resync(b, bAtom, via: swift, tag: "B_RS1")
-        #expect(rs1.map { $0.hasPrefix("ok ") && $0.hasSuffix(" true") } == true, "B: \(b.text)")
+        #expect(rs1.map { $0.hasPrefix("ok ") && $0.hasSuffix(" true") } == true, "B: \(b.output)")
         #expect(await swift.connect(aAtom))
         #expect(await resync(a, aAtom, via: swift, tag: "A_RS2").map { $0.hasPrefix("ok ") && $0.hasSuffix(" true") } == true,
-                "A: \(a.text)")
+                "A: \(a.output)")
         #expect(await resync(b, bAtom, via: swift, tag: "B_RS2").map { $0.hasPrefix("ok ") && $0.hasSuffix(" true") } == true,
-                "B: \(b.text)")
+                "B: \(b.output)")
 
         // Nothing on the BEAM side complained (global logs unexpected messages as warnings, pg crashes on them).
         for child in [a, b] {
-            let text = child.text
+            let text = child.output
             #expect(!text.contains("REPORT") && !text.contains("global_name_server") && !text.contains("badarg"),
                     "BEAM node logged: \(text)")
         }

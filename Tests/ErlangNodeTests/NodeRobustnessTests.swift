@@ -1,5 +1,6 @@
 import ErlangDistribution
 import ErlangNode
+import ErlangNodeTestKit
 import ErlangTerm
 import Foundation
 import NIOCore
@@ -10,13 +11,8 @@ import Testing
 /// Also names (long vs short), listen port ranges and meshing.
 @Suite(.serialized) struct NodeRobustnessTests {
     private func withWorld(_ body: (InteropWorld) async throws -> Void) async throws {
-        guard OTPInstall.otp25Enabled else { return }
-        let world = try await InteropWorld(try OTPInstall.require(OTPInstall.otp25, "OTP 25 (erlang-nox)"))
-        do { try await body(world) } catch {
-            await world.close()
-            throw error
-        }
-        await world.close()
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)"), body)
     }
 
     /// Opens a raw TCP connection, sends bytes, and reports whether the peer closed it within `timeout`.
@@ -31,8 +27,8 @@ import Testing
 
     @Test func garbageOnTheDistributionPortClosesOnlyThatConnection() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("g"), setupTime: .seconds(2))
-            let other = try await world.swiftNode(OTPInstall.unique("h"))
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("g"), setupTime: .seconds(2))
+            let other = try await world.swiftNode(TestEnvironment.uniqueName("h"))
             #expect(await other.ping(swift.name), "an established connection that must survive the garbage")
             let port = swift.listenPort
             var rng = SystemRandomNumberGenerator()
@@ -52,7 +48,7 @@ import Testing
             let quick = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
             try await quick.close()
             #expect(other.nodes() == [swift.name], "the other connection is unaffected")
-            let erl = try world.erl(OTPInstall.unique("e"), script: "io:format(\"PING ~p~n\", [net_adm:ping('\(swift.name)')]), halt().")
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: "io:format(\"PING ~p~n\", [net_adm:ping('\(swift.name)')]), halt().")
             let pong = await erl.value(after: "PING")
             #expect(pong == "pong", "the node keeps serving; got \(pong ?? "nothing")")
         }
@@ -60,7 +56,7 @@ import Testing
 
     @Test func undecodableMessageOnAnEstablishedConnectionClosesIt() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("u"))
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("u"))
             let group = MultiThreadedEventLoopGroup.singleton
             let config = HandshakeConfiguration(
                 localName: "raw\(getpid())@\(world.host)", creation: 7, cookies: HandshakeCookies(world.cookie), isHidden: true)
@@ -79,19 +75,19 @@ import Testing
             try await channel.writeAndFlush(ByteBuffer(bytes: [0, 0, 0, 5, 112, 131, 255, 255, 255]))
             #expect(await eventually(timeout: .seconds(8)) { !channel.isActive }, "closed within 8 s")
             #expect(await eventually { swift.nodes(.connected).isEmpty })
-            let other = try await world.swiftNode(OTPInstall.unique("v"))
+            let other = try await world.swiftNode(TestEnvironment.uniqueName("v"))
             #expect(await other.ping(swift.name))
         }
     }
 
     @Test func stalledHandshakeDoesNotBlockOthers() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("s"))
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("s"))
             // Half a send_name, then silence.
             let staller = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: "127.0.0.1", port: swift.listenPort).get()
             try await staller.writeAndFlush(ByteBuffer(bytes: [0, 30, 78, 0, 0]))
-            let other = try await world.swiftNode(OTPInstall.unique("t"))
+            let other = try await world.swiftNode(TestEnvironment.uniqueName("t"))
             #expect(await other.ping(swift.name), "other handshakes go on meanwhile")
             #expect(await eventually(timeout: .seconds(12)) { !staller.isActive }, "the stalled handshake times out (~7 s)")
         }
@@ -121,7 +117,7 @@ import Testing
             #expect(got == "hi", "got \(got ?? "nothing")")
             let rpc = await longPeer.value(after: "RPC")
             #expect(rpc == "'\(long.name)'", "got \(rpc ?? "nothing")")
-            let shortPeer = try world.erl(OTPInstall.unique("sp"), script: """
+            let shortPeer = try world.erl(TestEnvironment.uniqueName("sp"), script: """
                 io:format("PING1 ~p~n", [net_adm:ping('\(long.name)')]),
                 io:format("CONNECT ~p~n", [net_kernel:connect_node('\(long.name)')]),
                 halt().
@@ -135,13 +131,13 @@ import Testing
 
     @Test func listenPortRangeIsHonoured() async throws {
         try await withWorld { world in
-            let low = try OTPInstall.freePort()
-            var config = NodeConfiguration(name: Atom("\(OTPInstall.unique("pr"))@\(world.host)"), nameKind: .short, cookie: world.cookie)
+            let low = try TestEnvironment.freePort()
+            var config = NodeConfiguration(name: Atom("\(TestEnvironment.uniqueName("pr"))@\(world.host)"), nameKind: .short, cookie: world.cookie)
             config.discovery = .epmd(port: world.epmdPort, startEmbedded: false)
             config.listenPorts = low...(low + 5)
             let node = try await Node.start(config)
             #expect((low...(low + 5)).contains(node.listenPort))
-            let other = try await world.swiftNode(OTPInstall.unique("q"))
+            let other = try await world.swiftNode(TestEnvironment.uniqueName("q"))
             #expect(await other.ping(node.name))
             await node.shutdown()
         }
@@ -149,9 +145,9 @@ import Testing
 
     @Test func visibleNodesMeshHiddenOnesDoNot() async throws {
         try await withWorld { world in
-            let t1 = try await world.swiftNode(OTPInstall.unique("m1"))
-            let t2 = try await world.swiftNode(OTPInstall.unique("m2"))
-            let suiteName = OTPInstall.unique("suite")
+            let t1 = try await world.swiftNode(TestEnvironment.uniqueName("m1"))
+            let t2 = try await world.swiftNode(TestEnvironment.uniqueName("m2"))
+            let suiteName = TestEnvironment.uniqueName("suite")
             let suite = try world.erl(suiteName, script: """
                 pong = net_adm:ping('\(t1.name)'),
                 true = rpc:call('\(t1.name)', net_kernel, connect_node, ['\(t2.name)']),
@@ -170,8 +166,8 @@ import Testing
             let expected = [t1.name.name, "\(suiteName)@\(world.host)"].sorted().map { erlAtom(Atom($0)) }.joined(separator: ",")
             #expect(t2nodes == "[\(expected)]", "got \(t2nodes ?? "nothing")")
             // A hidden node that connects to a third node does not mesh it with its peers.
-            let hidden = try await world.swiftNode(OTPInstall.unique("hid"), hidden: true)
-            let t3 = try await world.swiftNode(OTPInstall.unique("m3"))
+            let hidden = try await world.swiftNode(TestEnvironment.uniqueName("hid"), hidden: true)
+            let t3 = try await world.swiftNode(TestEnvironment.uniqueName("m3"))
             #expect(await hidden.ping(t1.name))
             #expect(await hidden.ping(t3.name))
             try await Task.sleep(for: .seconds(2))

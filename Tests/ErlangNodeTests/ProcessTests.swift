@@ -1,4 +1,5 @@
 @testable import ErlangNode
+import ErlangNodeTestKit
 import ErlangTerm
 import Testing
 import Synchronization

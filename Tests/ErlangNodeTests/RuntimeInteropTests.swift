@@ -1,4 +1,5 @@
 @testable import ErlangNode
+import ErlangNodeTestKit
 import ErlangTerm
 import Foundation
 import Testing
@@ -7,20 +8,15 @@ import Testing
 /// spawning on Erlang, a mixed BEAM-Swift-BEAM cluster that meshes.
 @Suite(.serialized) struct RuntimeInteropTests {
     private func withWorld(_ body: (InteropWorld) async throws -> Void) async throws {
-        guard OTPInstall.otp25Enabled else { return }
-        let world = try await InteropWorld(try OTPInstall.require(OTPInstall.otp25, "OTP 25 (erlang-nox)"))
-        do { try await body(world) } catch {
-            await world.close()
-            throw error
-        }
-        await world.close()
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)"), body)
     }
 
     private static let idle = "register(runner, self()), io:format(\"READY~n\"), receive stop -> halt() after 60000 -> halt() end."
 
     @Test func rpcFamilyIntoSwift() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("rpc")) { node in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("rpc")) { node in
                 node.register(module: "calc", function: "add", arity: 2) { _, a in .integer(Int64(a[0].intValue! + a[1].intValue!)) }
                 node.register(module: "calc", function: "fail", arity: 0) { _, _ in throw ErlangError("boom") }
                 node.register(module: "calc", function: "quit", arity: 0) { _, _ in throw ProcessExit("bye") }
@@ -31,7 +27,7 @@ import Testing
                 }
             }
             let s = erlAtom(swift.name)
-            let erl = try world.erl(OTPInstall.unique("e"), script: """
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
                 io:format("R_CALL ~p~n", [rpc:call(\(s), calc, add, [2, 3])]),
                 io:format("R_ERPC ~p~n", [erpc:call(\(s), calc, add, [40, 2])]),
                 io:format("R_ERROR ~p~n", [catch erpc:call(\(s), calc, fail, [])]),
@@ -56,7 +52,7 @@ import Testing
 
     @Test func aliasesBothWays() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("al")) { node in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("al")) { node in
                 // Makes an alias, hands it to the Erlang caller, echoes what arrives through it, then answers the
                 // Erlang process's own alias (ALIAS_SEND in both directions).
                 node.register(module: "s", function: "alias", arity: 1) { p, a in
@@ -70,7 +66,7 @@ import Testing
                 }
             }
             let s = erlAtom(swift.name)
-            let erl = try world.erl(OTPInstall.unique("e"), script: """
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
                 Me = self(),
                 spawn(\(s), s, alias, [Me]),
                 A = receive {alias, A0} -> A0 after 5000 -> none end,
@@ -93,7 +89,7 @@ import Testing
 
     @Test func linksAndMonitorsBothWays() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("lm")) { node in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("lm")) { node in
                 node.register(module: "s", function: "echo", arity: 0) { p, _ in
                     while let m = await p.receive() {
                         if let r = m.tagged("exit") { throw ProcessExit(r[0]) }
@@ -103,7 +99,7 @@ import Testing
                 }
             }
             let s = erlAtom(swift.name)
-            let erl = try world.erl(OTPInstall.unique("e"), script: """
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
                 process_flag(trap_exit, true),
                 P1 = spawn_link(\(s), s, echo, []),
                 P1 ! {exit, bye},
@@ -131,10 +127,10 @@ import Testing
 
     @Test func swiftSpawnsOnErlangWithLinkAndMonitor() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("sp"))
-            let name = OTPInstall.unique("e")
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("sp"))
+            let name = TestEnvironment.uniqueName("e")
             let erl = try world.erl(name, script: Self.idle)
-            #expect(await erl.waitFor("READY"))
+            #expect(await erl.waitForOutput(containing: "READY"))
             let peer = Atom("\(name)@\(world.host)")
             let probe = Mailbox()
             swift.spawn { p in
@@ -160,8 +156,8 @@ import Testing
 
     @Test func mixedClusterMeshesAfterOneConnect() async throws {
         try await withWorld { world in
-            let swift = try await world.swiftNode(OTPInstall.unique("mid"))
-            let aName = OTPInstall.unique("ba"), bName = OTPInstall.unique("bb")
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("mid"))
+            let aName = TestEnvironment.uniqueName("ba"), bName = TestEnvironment.uniqueName("bb")
             let a = try world.erl(aName, script: Self.idle)
             let b = try world.erl(bName, script: """
                 pong = net_adm:ping(\(erlAtom(swift.name))),
@@ -173,7 +169,7 @@ import Testing
                 io:format("MESH ~p~n", [Wait()]),
                 \(Self.idle)
                 """)
-            #expect(await a.waitFor("READY"))
+            #expect(await a.waitForOutput(containing: "READY"))
             // The BEAM node a connects to the Swift node; b is already connected to it: all three must mesh.
             try await Task.sleep(for: .milliseconds(500))
             #expect(await swift.connect(Atom("\(aName)@\(world.host)")))

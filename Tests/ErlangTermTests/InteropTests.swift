@@ -6,9 +6,9 @@ import Testing
 @Suite(.enabled(if: OTP.shouldRun, "Erlang/OTP is not installed"), .serialized)
 struct ETFInteropTests {
     /// The committed fixtures are exactly what the installed OTP produces today.
-    @Test func fixturesRegenerateIdentically() throws {
+    @Test func fixturesRegenerateIdentically() async throws {
         let escript = try OTP.require(OTP.escript, "escript")
-        let release = try OTP.run(try OTP.require(OTP.erl, "erl"), ["-noshell", "-eval", "io:put_chars(erlang:system_info(otp_release)), halt()."])
+        let release = try await OTP.run(try OTP.require(OTP.erl, "erl"), ["-noshell", "-eval", "io:put_chars(erlang:system_info(otp_release)), halt()."])
         guard String(decoding: release, as: UTF8.self) == "25" else {
             // Other releases may encode some terms differently; the fixtures are OTP 25's.
             Issue.record("fixtures are compared with OTP 25 only; installed: \(String(decoding: release, as: UTF8.self))")
@@ -16,7 +16,7 @@ struct ETFInteropTests {
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("etf-\(UUID().uuidString).txt")
         defer { try? FileManager.default.removeItem(at: out) }
-        _ = try OTP.run(escript, [OTP.repositoryRoot.appendingPathComponent("scripts/etf-fixtures.escript").path, out.path])
+        _ = try await OTP.run(escript, [OTP.repositoryRoot.appendingPathComponent("scripts/etf-fixtures.escript").path, out.path])
         // The interpreted local fun captures its evaluation environment, which differs from run to run; every
         // other line must be identical.
         let fresh = try ETFFixtures.load(out.path).lines.filter { $0.name != "local_fun" }
@@ -27,20 +27,20 @@ struct ETFInteropTests {
         }
     }
 
-    private func ask(_ questions: [String]) throws -> [String] {
+    private func ask(_ questions: [String]) async throws -> [String] {
         let escript = try OTP.require(OTP.escript, "escript")
         let input = Data((questions.joined(separator: "\n") + "\n").utf8)
-        let output = try OTP.run(escript, [OTP.repositoryRoot.appendingPathComponent("scripts/etf-oracle.escript").path], stdin: input, timeout: 300)
+        let output = try await OTP.run(escript, [OTP.repositoryRoot.appendingPathComponent("scripts/etf-oracle.escript").path], stdin: input, timeout: 300)
         return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     /// Random Swift terms: OTP decodes our bytes and, re-encoding, writes exactly the same bytes (maps of up to 32
     /// keys; larger hash maps are compared as decoded terms).
-    @Test func otpReencodesOurBytesIdentically() throws {
+    @Test func otpReencodesOurBytesIdentically() async throws {
         var gen = RandomTerms(seed: 2026)
         let terms = (0..<1500).map { _ in gen.term() }
         let encoded = try terms.map { try ExternalTermFormat.encode($0) }
-        let answers = try ask(encoded.map { "enc " + $0.hex })
+        let answers = try await ask(encoded.map { "enc " + $0.hex })
         try #require(answers.count == terms.count)
         for (i, answer) in answers.enumerated() {
             #expect(answer != "error", "OTP refused term #\(i): \(encoded[i].hex.prefix(200))")
@@ -55,7 +55,7 @@ struct ETFInteropTests {
     }
 
     /// Random Swift pairs: our order and equality agree with OTP's `<`, `==` and `=:=`.
-    @Test func orderAgreesWithOTPOnRandomPairs() throws {
+    @Test func orderAgreesWithOTPOnRandomPairs() async throws {
         var gen = RandomTerms(seed: 77)
         var pairs: [(Term, Term)] = []
         for _ in 0..<1500 {
@@ -63,7 +63,7 @@ struct ETFInteropTests {
             let b = gen.chance(4) ? a : gen.term(depth: 2)
             pairs.append((a, b))
         }
-        let answers = try ask(try pairs.map { "cmp \(try ExternalTermFormat.encode($0.0).hex) \(try ExternalTermFormat.encode($0.1).hex)" })
+        let answers = try await ask(try pairs.map { "cmp \(try ExternalTermFormat.encode($0.0).hex) \(try ExternalTermFormat.encode($0.1).hex)" })
         try #require(answers.count == pairs.count)
         for (i, answer) in answers.enumerated() {
             let f = answer.split(separator: " ").map { $0 == "1" }

@@ -289,16 +289,16 @@ func withoutCreations(_ t: Term) -> Term {
 /// (mandatory with CI=true, skipped elsewhere when `erl` is missing).
 @Suite(.enabled(if: OTP.shouldRun, "Erlang/OTP is not installed"), .serialized)
 struct TermTextInteropTests {
-    @Test func fixturesRegenerateIdentically() throws {
+    @Test func fixturesRegenerateIdentically() async throws {
         let escript = try OTP.require(OTP.escript, "escript")
-        let release = try OTP.run(try OTP.require(OTP.erl, "erl"), ["-noshell", "-eval", "io:put_chars(erlang:system_info(otp_release)), halt()."])
+        let release = try await OTP.run(try OTP.require(OTP.erl, "erl"), ["-noshell", "-eval", "io:put_chars(erlang:system_info(otp_release)), halt()."])
         guard String(decoding: release, as: UTF8.self) == "25" else {
             Issue.record("term-text fixtures are compared with OTP 25 only; installed: \(String(decoding: release, as: UTF8.self))")
             return
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("term-text-\(UUID().uuidString).txt")
         defer { try? FileManager.default.removeItem(at: out) }
-        _ = try OTP.run(escript, [OTP.repositoryRoot.appendingPathComponent("scripts/term-text-fixtures.escript").path, out.path])
+        _ = try await OTP.run(escript, [OTP.repositoryRoot.appendingPathComponent("scripts/term-text-fixtures.escript").path, out.path])
         // References and funs differ from run to run; everything else must be identical.
         func stable(_ l: TermTextFixtures.Line) -> Bool { !l.p.contains("#Ref<") && !l.p.contains("#Fun<") && !l.p.contains("#Port<") }
         let fresh = try TermTextFixtures.load(out.path).lines
@@ -310,7 +310,7 @@ struct TermTextInteropTests {
     }
 
     /// Random Swift terms printed by us are read by `erl_parse:parse_term/1` into exactly our term.
-    @Test func otpParsesWhatWePrint() throws {
+    @Test func otpParsesWhatWePrint() async throws {
         let escript = try OTP.require(OTP.escript, "escript")
         var gen = RandomTerms(seed: 515)
         var terms: [Term] = []
@@ -341,7 +341,7 @@ struct TermTextInteropTests {
         try script.write(to: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: path) }
         let input = try terms.map { "\(Array($0.erlangText(.tp).utf8).hex) \(try ExternalTermFormat.encode($0).hex)" }.joined(separator: "\n") + "\n"
-        let output = try OTP.run(escript, [path.path], stdin: Data(input.utf8), timeout: 300)
+        let output = try await OTP.run(escript, [path.path], stdin: Data(input.utf8), timeout: 300)
         let answers = String(decoding: output, as: UTF8.self).split(separator: "\n")
         try #require(answers.count == terms.count)
         for (i, answer) in answers.enumerated() where answer != "same" {

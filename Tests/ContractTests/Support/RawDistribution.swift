@@ -151,7 +151,7 @@ enum Handshake {
 
 /// The suite's raw client: a hidden node that performs the handshake by hand (CONTRACT §4.1, §4.2).
 final class RawDistClient: @unchecked Sendable {
-    // @unchecked: used from one thread at a time (inside `onThread`).
+    // @unchecked: used from one thread at a time (inside `onOwnThread`).
     let socket: RawSocket
     let name: String
     let cookie: String

@@ -1,6 +1,7 @@
+import ErlangNodeTestKit
 import Foundation
 
-/// A blocking TCP socket on 127.0.0.1 for raw protocol tests; use it only inside `onThread`.
+/// A blocking TCP socket on 127.0.0.1 for raw protocol tests; use it only inside `onOwnThread`.
 final class RawSocket: @unchecked Sendable {
     // @unchecked: used by one thread at a time.
     struct Failure: Error, CustomStringConvertible {
@@ -137,7 +138,7 @@ final class RawListener: @unchecked Sendable {
 enum EPMDProbe {
     /// `NAMES_REQ`: the registered names with their ports.
     static func names(port: Int) async throws -> [String: Int] {
-        try await onThread {
+        try await onOwnThread {
             let s = try RawSocket(port: port)
             try s.write([0, 1, 110])
             _ = s.waitForClose(deadline: .now + .seconds(5))
@@ -165,7 +166,7 @@ enum EPMDProbe {
 
     /// `PORT_PLEASE2_REQ`: the registration of `name`, or nil.
     static func lookup(_ name: String, port: Int) async throws -> Registration? {
-        try await onThread {
+        try await onOwnThread {
             let s = try RawSocket(port: port)
             let n = Array(name.utf8)
             try s.write([UInt8((n.count + 1) >> 8), UInt8((n.count + 1) & 0xff), 122] + n)

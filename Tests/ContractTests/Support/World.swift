@@ -1,3 +1,4 @@
+import ErlangNodeTestKit
 import Foundation
 import Testing
 
@@ -12,13 +13,13 @@ actor ErlSuite {
         let dir = try Tools.makeTempDirectory("erl")
         let source = dir + "/contract_suite.erl"
         try ErlangSuiteSource.text.write(toFile: source, atomically: true, encoding: .utf8)
-        let erlc = try ChildProcess("erlc", Tools.erlc, ["-o", dir, source])
+        let erlc = try PeerProcess("erlc", executable: Tools.erlc, arguments: ["-o", dir, source])
         guard await erlc.waitForExit(timeout: .seconds(60)) else {
             erlc.kill()
             throw Tools.Missing(description: "erlc timed out")
         }
         guard FileManager.default.fileExists(atPath: dir + "/contract_suite.beam") else {
-            throw Tools.Missing(description: "erlc failed: \(erlc.text)")
+            throw Tools.Missing(description: "erlc failed: \(erlc.output)")
         }
         directory = dir
         return dir
@@ -35,30 +36,32 @@ struct CheckResult: Sendable {
 /// One case's world: a private `epmd -port P`, demo targets, erl nodes; `World.run` always kills everything.
 final class World: @unchecked Sendable {
     // @unchecked: used by the one test that owns it; children lists are behind `lock`.
-    let release: Tools.Release
+    let release: OTPInstallation
     let label: String
     let dir: String
-    let epmdPort: Int
+    /// The private `epmd -port P`.
+    let epmd: PrivateEPMD
+    var epmdPort: Int { epmd.port }
     let cookie: String
-    let host = Tools.shortHost
+    let host = TestEnvironment.shortHost
     private let lock = NSLock()
-    private var children: [ChildProcess] = []
+    private var children: [PeerProcess] = []
     private var targets: [DemoNode] = []
     private(set) var notes: [String] = []
 
-    private init(release: Tools.Release, label: String, cookie: String) throws {
+    private init(release: OTPInstallation, label: String, cookie: String, epmd: PrivateEPMD) throws {
         self.release = release
         self.label = label
         self.cookie = cookie
         dir = try Tools.makeTempDirectory(label.replacingOccurrences(of: " ", with: "_"))
-        epmdPort = try Tools.freePort()
+        self.epmd = epmd
     }
 
     /// Runs `body` in a fresh world for `releaseName`; skips (returns) when the release is missing, except with
     /// CI=true. Everything started is killed afterwards, also on failure.
     static func run(_ releaseName: String, _ label: String, cookie: String = "contractcookie",
                     _ body: (World) async throws -> Void) async throws {
-        let release: Tools.Release
+        let release: OTPInstallation
         do {
             release = try Tools.release(releaseName)
         } catch {
@@ -68,8 +71,13 @@ final class World: @unchecked Sendable {
         await WorldLimiter.shared.acquire()
         let world: World
         do {
-            world = try World(release: release, label: label, cookie: cookie)
-            try await world.startEPMD()
+            let epmd = try await PrivateEPMD.start(Tools.epmd)
+            do {
+                world = try World(release: release, label: label, cookie: cookie, epmd: epmd)
+            } catch {
+                await epmd.stop()
+                throw error
+            }
         } catch {
             await WorldLimiter.shared.release()
             throw error
@@ -88,15 +96,6 @@ final class World: @unchecked Sendable {
 
     func note(_ text: String) {
         lock.withLock { notes.append(text) }
-    }
-
-    private func startEPMD() async throws {
-        let epmd = try ChildProcess("epmd", Tools.epmd, ["-port", "\(epmdPort)", "-address", "127.0.0.1"])
-        lock.withLock { children.append(epmd) }
-        let up = await eventually(timeout: .seconds(10), interval: .milliseconds(50)) {
-            (try? await EPMDProbe.names(port: self.epmdPort)) != nil
-        }
-        guard up else { throw Tools.Missing(description: "private epmd did not start: \(epmd.text)") }
     }
 
     func nodeName(_ alive: String) -> String { "\(alive)@\(host)" }
@@ -124,48 +123,46 @@ final class World: @unchecked Sendable {
     func waitRegistered(_ alive: String, _ target: DemoNode) async throws {
         let registered = await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
             if !target.isRunning { return true }
-            return (try? await EPMDProbe.names(port: self.epmdPort))?[alive] != nil
+            return (await self.epmd.names())?[alive] != nil
         }
         guard registered, target.isRunning else {
             throw Tools.Missing(description: "target \(alive) \(target.isRunning ? "did not register within 30 s" : target.exitDescription); log:\n\(target.logTail())")
         }
     }
 
-    static func atom(_ s: String) -> String { "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
-
     /// Starts an erl node running `contract_suite:main(Cases, Opts)`.
-    func erl(_ name: String, cases: [String], opts: [String: String], release: Tools.Release? = nil,
-             cookie: String? = nil, longNames: Bool = false, hidden: Bool = false) async throws -> ChildProcess {
+    func erl(_ name: String, cases: [String], opts: [String: String], release: OTPInstallation? = nil,
+             cookie: String? = nil, longNames: Bool = false, hidden: Bool = false) async throws -> PeerProcess {
         let beams = try await ErlSuite.shared.beamDirectory()
         let optText = "#{" + opts.map { "\($0.key) => \($0.value)" }.joined(separator: ", ") + "}"
         let script = "contract_suite:main([\(cases.joined(separator: ", "))], \(optText))."
         var args = [longNames ? "-name" : "-sname", name, "-setcookie", cookie ?? self.cookie, "-noshell", "-pa", beams]
         if hidden { args.append("-hidden") }
         args += ["-eval", script]
-        let child = try ChildProcess("erl \(name)", (release ?? self.release).erl, args,
-                                     environment: ["ERL_EPMD_PORT": "\(epmdPort)"])
+        let child = try PeerProcess("erl \(name)", executable: (release ?? self.release).erl, arguments: args,
+                                    environment: epmd.environment)
         lock.withLock { children.append(child) }
         return child
     }
 
     /// An idle erl node (helper or third node), up once it answers ping from a suite node.
-    func idleErl(_ name: String, hidden: Bool = false, release: Tools.Release? = nil) throws -> ChildProcess {
+    func idleErl(_ name: String, hidden: Bool = false, release: OTPInstallation? = nil) throws -> PeerProcess {
         var args = ["-sname", name, "-setcookie", cookie, "-noshell"]
         if hidden { args.append("-hidden") }
-        let child = try ChildProcess("erl \(name)", (release ?? self.release).erl, args,
-                                     environment: ["ERL_EPMD_PORT": "\(epmdPort)"])
+        let child = try PeerProcess("erl \(name)", executable: (release ?? self.release).erl, arguments: args,
+                                    environment: epmd.environment)
         lock.withLock { children.append(child) }
         return child
     }
 
-    func track(_ child: ChildProcess) { lock.withLock { children.append(child) } }
+    func track(_ child: PeerProcess) { lock.withLock { children.append(child) } }
 
     /// Waits for `DONE` from an Erlang/Elixir driver, records every failed check as an issue, returns all results.
     @discardableResult
-    func expectResults(_ driver: ChildProcess, timeout: Duration = .seconds(120), expectAtLeast: Int = 1,
+    func expectResults(_ driver: PeerProcess, timeout: Duration = .seconds(120), expectAtLeast: Int = 1,
                        sourceLocation: SourceLocation = #_sourceLocation) async -> [CheckResult] {
-        let done = await driver.waitFor("\nDONE", timeout: timeout)
-        let results = World.parse(driver.text)
+        let done = await driver.waitForOutput(containing: "\nDONE", timeout: timeout)
+        let results = World.parse(driver.output)
         for r in results {
             print("CONTRACT-CHECK \(release.name) \(label) \(r.name) \(r.status)\(r.status == "ok" ? "" : " " + r.detail)")
             if r.status == "FAIL" {
@@ -173,9 +170,9 @@ final class World: @unchecked Sendable {
             }
         }
         if !done {
-            Issue.record("[\(release.name)] \(label): \(driver.name) did not finish within \(timeout); output tail:\n\(driver.text.suffix(3000))\n\(diagnostics())", sourceLocation: sourceLocation)
+            Issue.record("[\(release.name)] \(label): \(driver.label) did not finish within \(timeout); output tail:\n\(driver.output.suffix(3000))\n\(diagnostics())", sourceLocation: sourceLocation)
         } else if results.count < expectAtLeast {
-            Issue.record("[\(release.name)] \(label): only \(results.count) results from \(driver.name):\n\(driver.text.suffix(3000))", sourceLocation: sourceLocation)
+            Issue.record("[\(release.name)] \(label): only \(results.count) results from \(driver.label):\n\(driver.output.suffix(3000))", sourceLocation: sourceLocation)
         }
         driver.kill()
         return results
@@ -211,6 +208,7 @@ final class World: @unchecked Sendable {
             c.kill()
             _ = await c.waitForExit(timeout: .seconds(5))
         }
+        await epmd.stop()
         if !Tools.environment.keys.contains("CONTRACT_KEEP_LOGS") {
             try? FileManager.default.removeItem(atPath: dir)
         }

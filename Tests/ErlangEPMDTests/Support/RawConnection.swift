@@ -71,28 +71,3 @@ enum RawConnection {
         }
     }
 }
-
-/// Polls `condition` until it holds or `timeout` passes; every wait in these tests is bounded.
-func eventually(
-    timeout: Duration = .seconds(5),
-    interval: Duration = .milliseconds(50),
-    _ condition: () async throws -> Bool
-) async rethrows -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: interval)
-    }
-    return try await condition()
-}
-
-/// A TCP port that was free a moment ago on 127.0.0.1.
-func freePort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0)
-        .get()
-    let port = channel.localAddress!.port!
-    try await channel.close()
-    return port
-}

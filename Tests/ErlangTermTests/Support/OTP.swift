@@ -1,25 +1,16 @@
+import ErlangNodeTestKit
 import Foundation
 import Testing
 
-/// Finds and runs the real Erlang/OTP for interoperability tests.
+/// This target's glue to ErlangNodeTestKit for the interop tests with the installed Erlang/OTP.
 ///
 /// Interop tests are skipped when `erl` is missing, except when `CI=true`, where a missing `erl` is a failure.
 enum OTP {
     /// `true` when running under CI, where every interop test is mandatory.
-    static let mandatory = ProcessInfo.processInfo.environment["CI"] == "true"
+    static var mandatory: Bool { TestEnvironment.isCI }
 
-    /// The path of an executable on `PATH`.
-    static func which(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
-    static let erl = which("erl")
-    static let escript = which("escript")
+    static let erl = TestEnvironment.which("erl")
+    static let escript = TestEnvironment.which("escript")
 
     /// Whether interop tests should run: when OTP is installed, or when CI demands them (then they fail loudly).
     static var shouldRun: Bool { erl != nil || mandatory }
@@ -28,67 +19,15 @@ enum OTP {
     static func require(_ path: String?, _ name: String) throws -> String {
         guard let path else {
             Issue.record("\(name) is not installed, and interop tests are mandatory with CI=true")
-            throw ProcessError.missingTool(name)
+            throw TestKitError.notInstalled(name)
         }
         return path
     }
 
-    enum ProcessError: Error, CustomStringConvertible {
-        case missingTool(String)
-        case timedOut(String, seconds: Double)
-        case failed(String, status: Int32, stderr: String)
-
-        var description: String {
-            switch self {
-            case .missingTool(let t): return "\(t) is missing"
-            case .timedOut(let c, let s): return "\(c) did not finish within \(s) s (killed)"
-            case .failed(let c, let status, let err): return "\(c) exited with \(status): \(err)"
-            }
-        }
-    }
-
-    /// Runs a program to completion with a time limit; kills it (by pid) when the limit passes.
-    static func run(
-        _ executable: String,
-        _ arguments: [String],
-        stdin: Data? = nil,
-        timeout: Double = 120
-    ) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), input = Pipe()
-        let errPath = FileManager.default.temporaryDirectory.appendingPathComponent("otp-stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errPath.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errPath) }
-        let errHandle = try FileHandle(forWritingTo: errPath)
-        process.standardOutput = out
-        process.standardError = errHandle
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        try? errHandle.close()
-        let pid = process.processIdentifier
-        let killer = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-        defer { killer.cancel() }
-        if let stdin {
-            let writer = input.fileHandleForWriting
-            DispatchQueue.global().async {
-                writer.write(stdin)
-                try? writer.close()
-            }
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errData = (try? Data(contentsOf: errPath)) ?? Data()
-        let command = ([executable] + arguments).joined(separator: " ")
-        if process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL {
-            throw ProcessError.timedOut(command, seconds: timeout)
-        }
-        guard process.terminationStatus == 0 else {
-            throw ProcessError.failed(command, status: process.terminationStatus, stderr: String(decoding: errData, as: UTF8.self))
-        }
-        return outData
+    /// Runs a program to completion with a time limit (seconds); kills it (by pid) when the limit passes. Returns
+    /// its stdout; throws when it times out or exits with a non-zero status.
+    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Double = 120) async throws -> Data {
+        try await PeerProcess.output(executable, arguments, stdin: stdin, timeout: .seconds(timeout))
     }
 
     /// The repository root (for scripts and fixtures).

@@ -122,12 +122,13 @@ public struct EPMDClient: Sendable {
     ) async throws(EPMDError) -> (any Channel, Answer) {
         let operation = request.operationName
         let peer = self.peer
-        var requestBytes = ByteBuffer()
+        var encoded = ByteBuffer()
         do {
-            try request.encode(into: &requestBytes)
+            try request.encode(into: &encoded)
         } catch {
             throw error.with(operation: operation, peer: peer)
         }
+        let requestBytes = encoded
         let eventLoop = eventLoopGroup.next()
         let promise = eventLoop.makePromise(of: Answer.self)
         let timeout = self.timeout

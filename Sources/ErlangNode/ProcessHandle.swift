@@ -28,6 +28,7 @@ final class ProcessHandle: Mailbox, @unchecked Sendable {
     var isAlive: Bool { record.withLock { $0.signals.isAlive } }
 
     /// Runs `body` on the process's signal state.
+    @discardableResult
     func withSignals<R: Sendable>(_ body: (inout ProcessSignals) -> R) -> R {
         record.withLock { body(&$0.signals) }
     }

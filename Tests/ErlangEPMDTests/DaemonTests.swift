@@ -111,7 +111,7 @@ struct DaemonTests {
         var request = ByteBuffer()
         try EPMDRequest.alive2(EPMDNodeInfo(name: "chatty", port: 9)).encode(into: &request)
         try await connection.channel.writeAndFlush(request)
-        #expect(try await eventually(timeout: .seconds(5)) { (try? await client(server).lookup(name: "chatty")) != nil })
+        #expect(await eventually(timeout: .seconds(5)) { (try? await client(server).lookup(name: "chatty")) != nil })
         try await connection.channel.writeAndFlush(ByteBuffer(bytes: [0]))
         let reply = try await connection.collectUntilClosed(timeout: .seconds(5))
         #expect(reply.first == 118)

@@ -52,7 +52,7 @@ struct RandomTerms {
 
     mutating func float() -> Term {
         switch int(0...4) {
-        case 0: return .float([0.0, -0.0, 1.0, -1.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1][int(0...7)])
+        case 0: return .float([0.0, -0.0, 1.0, -1.0, Double.leastNonzeroMagnitude, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1][int(0...7)])
         default:
             var d: Double
             repeat { d = Double(bitPattern: rng.next()) } while !d.isFinite

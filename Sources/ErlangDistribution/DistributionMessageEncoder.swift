@@ -52,7 +52,8 @@ public struct DistributionMessageEncoder: Sendable {
     }
 
     /// Appends the frames of a control message and its optional payload to `buffer`; see
-    /// ``encode(_:sequenceID:into:)``.
+    /// ``encode(_:sequenceID:into:)``. The same bytes as ``encodeFrames(control:payload:sequenceID:allocator:)``,
+    /// in one contiguous buffer.
     @discardableResult
     public func encode(
         control: ControlMessage,
@@ -60,44 +61,20 @@ public struct DistributionMessageEncoder: Sendable {
         sequenceID: UInt64 = 1,
         into buffer: inout ByteBuffer
     ) throws(TermEncodingError) -> Int {
-        let controlTerm = control.term
-        guard usesDistributionHeader else {
-            let start = beginFrame(&buffer)
-            buffer.writeInteger(DistributionMessageParser.passThrough)
-            try ExternalTermFormat.encode(controlTerm, into: &buffer)
-            if let payload { try ExternalTermFormat.encode(payload, into: &buffer) }
-            endFrame(&buffer, start: start)
+        switch try encodeFrames(control: control, payload: payload, sequenceID: sequenceID, allocator: ByteBufferAllocator()) {
+        case .single(var frame):
+            if buffer.readableBytes == 0 { buffer = frame } else { buffer.writeBuffer(&frame) }
             return 1
+        case .fragments(let parts):
+            buffer.reserveCapacity(minimumWritableBytes: parts.reduce(0) { $0 + $1.readableBytes })
+            for var part in parts { buffer.writeBuffer(&part) }
+            return parts.count / 2
         }
-        let start = beginFrame(&buffer)
-        buffer.writeMultipleIntegers(
-            ExternalTermFormat.versionMagic, DistributionMessageParser.distHeader, UInt8(0))
-        let bodyStart = buffer.writerIndex
-        try controlTerm.encode(into: &buffer)
-        let controlSize = buffer.writerIndex - bodyStart
-        if let payload { try payload.encode(into: &buffer) }
-        let bodySize = buffer.writerIndex - bodyStart
-        guard flags.contains(.fragments), bodySize > fragmentSize else {
-            endFrame(&buffer, start: start)
-            return 1
-        }
-        // Too large for one fragment: take the body back out and write it again as fragments, into new storage
-        // (writing into `buffer` while `body` shares its storage would copy the whole storage first).
-        let body = buffer.getSlice(at: bodyStart, length: bodySize)!
-        buffer.moveWriterIndex(to: start)
-        var fragments = ByteBufferAllocator().buffer(capacity: 0)
-        let count = writeFragments(of: body, controlSize: controlSize, sequenceID: sequenceID, into: &fragments)
-        if buffer.readableBytes == 0 {
-            buffer = fragments
-        } else {
-            buffer.writeBuffer(&fragments)
-        }
-        return count
     }
 
-    /// Encodes a control message (and payload) as frames ready to write, appending them to `frames`. A message that
-    /// needs fragments is encoded once; each fragment is a small header buffer followed by a slice of the encoded
-    /// body (no copy), so a vectored write sends the body straight from where it was encoded.
+    /// Encodes a control message (and payload) as frames ready to write. A message that needs fragments is
+    /// encoded once; each fragment is a small header buffer followed by a slice of the encoded body (no copy), so a
+    /// vectored write sends the body straight from where it was encoded.
     public func encodeFrames(
         control: ControlMessage,
         payload: Term?,
@@ -105,21 +82,25 @@ public struct DistributionMessageEncoder: Sendable {
         allocator: ByteBufferAllocator
     ) throws(TermEncodingError) -> EncodedFrames {
         var buffer = allocator.buffer(capacity: 64)
-        guard usesDistributionHeader, flags.contains(.fragments) else {
-            try encode(control: control, payload: payload, sequenceID: sequenceID, into: &buffer)
+        let start = beginFrame(&buffer)
+        guard usesDistributionHeader else {
+            buffer.writeInteger(DistributionMessageParser.passThrough)
+            try ExternalTermFormat.encode(control.term, into: &buffer)
+            if let payload { try ExternalTermFormat.encode(payload, into: &buffer) }
+            endFrame(&buffer, start: start)
             return .single(buffer)
         }
-        let start = beginFrame(&buffer)
         buffer.writeMultipleIntegers(ExternalTermFormat.versionMagic, DistributionMessageParser.distHeader, UInt8(0))
         let bodyStart = buffer.writerIndex
         try control.term.encode(into: &buffer)
         let controlSize = buffer.writerIndex - bodyStart
         if let payload { try payload.encode(into: &buffer) }
         let bodySize = buffer.writerIndex - bodyStart
-        guard bodySize > fragmentSize else {
+        guard flags.contains(.fragments), bodySize > fragmentSize else {
             endFrame(&buffer, start: start)
             return .single(buffer)
         }
+        // Too large for one frame: fragments, the first holding at least the whole control message.
         let body = buffer.getSlice(at: bodyStart, length: bodySize)!
         let firstSize = max(fragmentSize, controlSize)
         let count = 1 + (bodySize - firstSize + fragmentSize - 1) / fragmentSize
@@ -144,38 +125,6 @@ public struct DistributionMessageEncoder: Sendable {
             offset += size
         }
         return .fragments(frames)
-    }
-
-    private func writeFragments(
-        of body: ByteBuffer,
-        controlSize: Int,
-        sequenceID: UInt64,
-        into buffer: inout ByteBuffer
-    ) -> Int {
-        let firstSize = max(fragmentSize, controlSize)
-        let remaining = body.readableBytes - firstSize
-        let count = 1 + (remaining + fragmentSize - 1) / fragmentSize
-        buffer.reserveCapacity(minimumWritableBytes: body.readableBytes + count * (4 + 2 + 8 + 8 + 1))
-        var offset = body.readerIndex
-        for index in 0..<count {
-            let fragmentID = UInt64(count - index)
-            let size = index == 0 ? firstSize : min(fragmentSize, body.readerIndex + body.readableBytes - offset)
-            let start = beginFrame(&buffer)
-            if index == 0 {
-                buffer.writeMultipleIntegers(
-                    ExternalTermFormat.versionMagic, DistributionMessageParser.distFragmentHeader, sequenceID,
-                    fragmentID, UInt8(0))
-            } else {
-                buffer.writeMultipleIntegers(
-                    ExternalTermFormat.versionMagic, DistributionMessageParser.distFragmentContinuation, sequenceID,
-                    fragmentID)
-            }
-            var chunk = body.getSlice(at: offset, length: size)!
-            buffer.writeBuffer(&chunk)
-            offset += size
-            endFrame(&buffer, start: start)
-        }
-        return count
     }
 
     /// Appends a tick: an empty frame (a zero length).

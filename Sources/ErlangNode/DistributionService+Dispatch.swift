@@ -77,6 +77,8 @@ extension DistributionService {
 
     private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
         let policy = configuration.policy
+        // {reply, yes | no | error_only | success_only}: which outcomes get a SPAWN_REPLY.
+        let replyMode = options.lazy.compactMap { $0.tagged("reply")?.first }.first ?? "yes"
         var allowed = policy.allowsSpawn(entry.module, entry.function, arity: entry.arity, from: from)
         if allowed, entry.module == "erpc", entry.function == "execute_call", arguments.count == 4,
            let m = arguments[1].atomValue, let f = arguments[2].atomValue, let a = arguments[3].listElements {
@@ -84,7 +86,6 @@ extension DistributionService {
         }
         guard allowed else {
             logger.notice("refusing spawn of \(entry) from \(from): not allowed by the node's policy")
-            let replyMode = options.first { $0.tagged("reply") != nil }?.tagged("reply")?.first ?? "yes"
             if replyMode == "yes" || replyMode == "error_only" {
                 connection.send(.spawnReply(requestID: requestID, to: from, flags: [], result: .error("notsup")), logger: logger)
             }
@@ -93,8 +94,6 @@ extension DistributionService {
         let link = options.contains("link")
         // `monitor`, or `{monitor, MonitorOptions}` from spawn_opt.
         let monitor = options.contains("monitor") || options.contains { $0.tagged("monitor") != nil }
-        // {reply, yes | no | error_only | success_only}: whether a SPAWN_REPLY goes back on success.
-        let replyMode = options.first { $0.tagged("reply") != nil }?.tagged("reply")?.first ?? "yes"
         let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)
         var flags: SpawnReplyFlags = []
         if link {

@@ -40,6 +40,25 @@ public struct GenServerCaller: Sendable, Hashable {
     public func reply(_ value: Term) { node.send(.tuple(tag, value), to: pid) }
 }
 
+/// A message as the `gen` protocol sees it: `{'$gen_call', {From, Tag}, Request}`, `{'$gen_cast', Request}`, or
+/// anything else.
+enum GenMessage {
+    case call(Term, from: GenServerCaller)
+    case cast(Term)
+    case info(Term)
+
+    init(_ message: Term, node: Node) {
+        if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2,
+           let caller = from[0].pidValue {
+            self = .call(call[1], from: GenServerCaller(pid: caller, tag: from[1], node: node))
+        } else if let cast = message.tagged("$gen_cast"), cast.count == 1 {
+            self = .cast(cast[0])
+        } else {
+            self = .info(message)
+        }
+    }
+}
+
 extension Node {
     /// Starts a gen_server-compatible process with an initial state, registered under `name` if given.
     @discardableResult
@@ -47,13 +66,12 @@ extension Node {
         let pid = spawn { p in
             var state = initial
             while let message = await p.receive() {
-                if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2,
-                   let caller = from[0].pidValue {
-                    let who = GenServerCaller(pid: caller, tag: from[1], node: p.node)
-                    if let reply = try await server.handleCall(call[1], from: who, state: &state) { who.reply(reply) }
-                } else if let cast = message.tagged("$gen_cast"), cast.count == 1 {
-                    try await server.handleCast(cast[0], state: &state)
-                } else {
+                switch GenMessage(message, node: p.node) {
+                case .call(let request, let caller):
+                    if let reply = try await server.handleCall(request, from: caller, state: &state) { caller.reply(reply) }
+                case .cast(let request):
+                    try await server.handleCast(request, state: &state)
+                case .info(let message):
                     try await server.handleInfo(message, state: &state)
                 }
             }

@@ -32,24 +32,23 @@ extension Node {
             var locks = GlobalLocks()
             var answered: Set<Atom> = []
             while let message = await p.receive() {
-                if let cast = message.tagged("$gen_cast"), cast.count == 1 {
+                switch GenMessage(message, node: p.node) {
+                case .cast(let cast):
                     // {init_connect, Vsn, Node, InitMsg}: a BEAM node's global met us; tell it we are in sync.
-                    if let body = cast[0].tagged("init_connect"), body.count == 3, case .atom(let peer) = body[1] {
+                    if let body = cast.tagged("init_connect"), body.count == 3, case .atom(let peer) = body[1] {
                         answered.insert(peer)
                         p.send(.tuple("$gen_cast", .tuple("in_sync", .atom(p.node.name), true)),
                                to: "global_name_server", on: peer)
                     }
                     // Anything else (lock_set, exchange, resolved, new_nodes, in_sync...) belongs to the full
                     // handshake, which we never start: ignored.
-                } else if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0],
-                          from.count == 2, let caller = from[0].pidValue {
-                    let request = call[1]
+                case .call(let request, let caller):
                     let reply: Term?
                     if let args = request.tagged("set_lock"), args.count == 1 {
-                        let set = locks.set(args[0], holder: caller) { p.monitor(.pid(caller)) }
+                        let set = locks.set(args[0], holder: caller.pid) { p.monitor(.pid(caller.pid)) }
                         reply = set ? true : false
                     } else if let args = request.tagged("del_lock"), args.count == 1 {
-                        if let reference = locks.delete(args[0], holder: caller) { p.demonitor(reference) }
+                        if let reference = locks.delete(args[0], holder: caller.pid) { p.demonitor(reference) }
                         reply = true
                     } else if request.tagged("register") != nil || request.tagged("register_ext") != nil {
                         // Only sent to nodes in a BEAM node's `known` list, which we never join; accept harmlessly.
@@ -68,9 +67,11 @@ extension Node {
                     } else {
                         reply = nil  // as global does: an unknown call gets no reply
                     }
-                    if let reply { p.send(.tuple(from[1], reply), to: caller) }
-                } else if let down = message.tagged("DOWN"), down.count == 4, case .reference(let reference) = down[0] {
-                    locks.holderDown(reference)
+                    if let reply { caller.reply(reply) }
+                case .info(let info):
+                    if let down = info.tagged("DOWN"), down.count == 4, case .reference(let reference) = down[0] {
+                        locks.holderDown(reference)
+                    }
                 }
             }
         }

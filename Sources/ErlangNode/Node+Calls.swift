@@ -41,17 +41,8 @@ extension Node {
     func startNetKernel() {
         let pid = spawn { p in
             while let message = await p.receive() {
-                guard let body = message.tagged("$gen_call"), body.count == 2,
-                      case .tuple(let from) = body[0], from.count == 2, let caller = from[0].pidValue else { continue }
-                let tag = from[1]
-                let request = body[1]
-                let reply: Term
-                if request.tagged("is_auth") != nil {
-                    reply = "yes"
-                } else {
-                    reply = .tuple("error", "unknown_call")
-                }
-                p.send(.tuple(tag, reply), to: caller)
+                guard case .call(let request, let caller) = GenMessage(message, node: p.node) else { continue }
+                caller.reply(request.tagged("is_auth") != nil ? "yes" : .tuple("error", "unknown_call"))
             }
         }
         try? register("net_kernel", pid)

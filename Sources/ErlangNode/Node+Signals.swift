@@ -122,22 +122,25 @@ extension Node {
             watcherHandle?.withSignals { $0.startMonitoring(.name(n, node: node), reference: ref) }
             router?.monitor(watcher, .atom(n), on: node, reference: ref)
         case .pid(let pid):
-            watcherHandle?.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
-            if !addLocalMonitor(watcher: watcher, target: pid, object: .pid(pid), reference: ref) {
-                _ = watcherHandle?.withSignals { $0.stopMonitoring(ref) }
-            }
+            monitorLocal(watcherHandle, watcher: watcher, target: pid, object: .pid(pid), reference: ref)
         case .name(let n, _):
             let object: Term = .tuple(.atom(n), .atom(name))
             if let pid = whereis(n) {
-                watcherHandle?.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
-                if !addLocalMonitor(watcher: watcher, target: pid, object: object, reference: ref) {
-                    _ = watcherHandle?.withSignals { $0.stopMonitoring(ref) }
-                }
+                monitorLocal(watcherHandle, watcher: watcher, target: pid, object: object, reference: ref)
             } else {
                 send(.tuple("DOWN", .reference(ref), "process", object, ExitReason.noproc), to: watcher)
             }
         }
         return ref
+    }
+
+    /// A monitor between two local processes: recorded on both sides (the watcher's record first, so that a `DOWN`
+    /// racing in finds it), and taken back from the watcher if the target is already dead.
+    private func monitorLocal(_ watcherHandle: ProcessHandle?, watcher: Pid, target: Pid, object: Term, reference: Reference) {
+        watcherHandle?.withSignals { $0.startMonitoring(.pid(target), reference: reference) }
+        if !addLocalMonitor(watcher: watcher, target: target, object: object, reference: reference) {
+            watcherHandle?.withSignals { $0.stopMonitoring(reference) }
+        }
     }
 
     /// Records a monitor on a local process; a dead target gives `DOWN ... noproc` at once. Returns whether the

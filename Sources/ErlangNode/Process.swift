@@ -16,12 +16,12 @@ public struct Process: Sendable {
 
     /// The next message, waiting at most `timeout` (`nil`: forever); `nil` at the timeout.
     public func receive(timeout: Duration? = nil) async -> Term? {
-        await handle.mailbox.receive(timeout: timeout) { _ in true }
+        await handle.receive(timeout: timeout) { _ in true }
     }
 
     /// The first message that matches `predicate`, leaving the others in order (selective receive).
     public func receive(timeout: Duration? = nil, where predicate: (Term) -> Bool) async -> Term? {
-        await handle.mailbox.receive(timeout: timeout, matching: predicate)
+        await handle.receive(timeout: timeout, matching: predicate)
     }
 
     /// Sends a message to a pid.

@@ -13,7 +13,7 @@ final class ProcessHandle: Mailbox, @unchecked Sendable {
         var aliases: [Reference] = []
     }
 
-    /// The pid as it was when the process started; ``Node/pid(of:)`` gives it with the node's current creation
+    /// The number in the process's pid; ``Node/pid(of:)`` makes the pid with the node's current creation
     /// (which changes once, when the node registers with EPMD).
     let id: UInt32
     let record = Mutex(Record())
@@ -22,8 +22,6 @@ final class ProcessHandle: Mailbox, @unchecked Sendable {
         self.id = id
         super.init()
     }
-
-    var mailbox: Mailbox { self }
 
     var isAlive: Bool { record.withLock { $0.signals.isAlive } }
 

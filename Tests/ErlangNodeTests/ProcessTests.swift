@@ -200,3 +200,39 @@ import Synchronization
         #expect(!node.isDistributed)
     }
 }
+
+/// What peers send to `global_name_server` and `pg` is untrusted: garbage is ignored, and the servers keep answering.
+@Suite struct GlobalServicesBadInputTests {
+    @Test func garbageIsIgnoredAndTheServersKeepAnswering() async throws {
+        let node = Node(name: "g@h")
+        node.startGlobalServices()
+        let probe = Mailbox()
+        let garbage: [Term] = [
+            "junk", .integer(42), .tuple([]), .tuple("$gen_call"), .tuple("$gen_call", "notfrom", "get_known"),
+            .tuple("$gen_call", .tuple(.integer(1), .integer(2)), "get_known"), .tuple("$gen_cast"),
+            .tuple("$gen_cast", .tuple("init_connect", 1, 2)), .tuple("$gen_cast", .tuple("init_connect", 1, 2, 3)),
+            .tuple("DOWN", "x"), .tuple("discover", "notapid"), .tuple("discover"), .list([1, 2, 3]),
+        ]
+        let me = node.spawn { p in
+            for message in garbage {
+                p.send(message, to: "global_name_server")
+                p.send(message, to: "pg")
+            }
+            // A malformed lock id is refused, a real one granted; the servers are still alive and answering.
+            let tag = Term.reference(p.makeReference())
+            p.send(.tuple("$gen_call", .tuple(.pid(p.pid), tag), .tuple("set_lock", "notatuple")), to: "global_name_server")
+            p.send(.tuple("$gen_call", .tuple(.pid(p.pid), tag), .tuple("set_lock", .tuple("res", "me"))), to: "global_name_server")
+            p.send(.tuple("discover", .pid(p.pid)), to: "pg")
+            for _ in 0..<3 { if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(m) } }
+        }
+        _ = me
+        var got: [Term] = []
+        for _ in 0..<3 { if let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) { got.append(m) } }
+        #expect(got.count == 3)
+        #expect(got.contains { $0[1] == .false })
+        #expect(got.contains { $0[1] == .true })
+        #expect(got.contains { $0.tagged("$gen_cast")?.first?.tagged("sync") != nil })
+        #expect(node.whereis("global_name_server").map(node.isAlive) == true)
+        #expect(node.whereis("pg").map(node.isAlive) == true)
+    }
+}

@@ -4,17 +4,23 @@ public import NIOCore
 /// bytes; length 0 is a tick.
 ///
 /// Install it once the handshake has completed (the handshake uses 2-byte lengths). A length above
-/// ``maximumFrameSize`` fails the pipeline with ``DistributionMessageError/Kind/frameTooLarge(length:maximum:)``
-/// as soon as the 4 length bytes are seen, before anything is buffered.
+/// ``maximumFrameSize`` fails with ``DistributionMessageError/Kind/frameTooLarge(length:maximum:)`` as soon as the
+/// 4 length bytes are seen, before anything is buffered.
+///
+/// In a pipeline the error is reported once, with `fireErrorCaught`, and the decoder then discards everything the
+/// connection sends: the owner closes the channel, and frames already read behind the bad one produce neither
+/// messages nor more errors (NIO's `ByteToMessageHandler` would report each later read as a new error).
 public struct DistributionFrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = DistributionFrame
 
-    /// The default bound on one frame: 128 MiB. OTP fragments large messages into 64 KiB pieces when the peer
-    /// advertises `FRAGMENTS`, so only a peer that cannot fragment comes near it.
-    public static let defaultMaximumFrameSize = 128 * 1024 * 1024
+    /// The default bound on one frame: ``DistributionLimits/defaultMaximumMessageSize`` (128 MiB).
+    public static let defaultMaximumFrameSize = DistributionLimits.defaultMaximumMessageSize
 
     /// The largest frame accepted, in bytes (without the length prefix).
     public let maximumFrameSize: Int
+
+    /// The error that stopped this decoder, if any; it produces nothing after it.
+    public private(set) var failure: DistributionMessageError?
 
     /// Creates a decoder.
     /// - Parameter maximumFrameSize: the largest accepted frame; see ``defaultMaximumFrameSize``.
@@ -36,9 +42,20 @@ public struct DistributionFrameDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try parseFrame(from: &buffer) else { return .needMoreData }
-        context.fireChannelRead(wrapInboundOut(frame))
-        return .continue
+        guard failure == nil else {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
+        do throws(DistributionMessageError) {
+            guard let frame = try parseFrame(from: &buffer) else { return .needMoreData }
+            context.fireChannelRead(wrapInboundOut(frame))
+            return .continue
+        } catch {
+            failure = error
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            context.fireErrorCaught(error)
+            return .needMoreData
+        }
     }
 
     public mutating func decodeLast(

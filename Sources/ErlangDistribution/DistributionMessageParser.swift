@@ -8,7 +8,9 @@ public import NIOCore
 /// A parser belongs to one connection and must see its frames strictly in order: distribution headers update an
 /// atom cache that later headers refer to, and fragments continue earlier frames. Fragmented messages are
 /// reassembled per sequence id, several at a time (OTP interleaves the fragments of different senders), within
-/// ``Limits``. Any error means the peer broke the protocol; close that connection.
+/// ``Limits``. Any error means the peer broke the protocol; close that connection. The error is thrown once: the
+/// parser is then failed (``failure``) and returns `nil` for every later frame, so frames that were already read
+/// behind the bad one are neither delivered nor reported again.
 ///
 /// ```swift
 /// var parser = DistributionMessageParser()
@@ -18,7 +20,8 @@ public import NIOCore
 public struct DistributionMessageParser: Sendable {
     /// Bounds on what one connection may make the parser hold.
     public struct Limits: Sendable, Hashable {
-        /// The largest reassembled fragmented message, in bytes.
+        /// The largest reassembled fragmented message, in bytes; by default the same bound as one frame
+        /// (``DistributionLimits/defaultMaximumMessageSize``).
         public var maximumMessageSize: Int
         /// The most bytes held for all partly received fragmented messages together.
         public var maximumReassemblyBytes: Int
@@ -29,7 +32,7 @@ public struct DistributionMessageParser: Sendable {
 
         /// Creates limits.
         public init(
-            maximumMessageSize: Int = 128 * 1024 * 1024,
+            maximumMessageSize: Int = DistributionLimits.defaultMaximumMessageSize,
             maximumReassemblyBytes: Int = 256 * 1024 * 1024,
             maximumFragmentedMessages: Int = 1024,
             termLimits: ExternalTermFormat.DecodingLimits = .default
@@ -65,6 +68,9 @@ public struct DistributionMessageParser: Sendable {
     private var partial: [UInt64: PartialMessage] = [:]
     private var partialBytes = 0
 
+    /// The error that failed this parser, if any; it produces nothing after it.
+    public private(set) var failure: DistributionMessageError?
+
     /// Creates a parser for a new connection (empty atom cache, nothing in reassembly).
     public init(limits: Limits = .default) {
         self.limits = limits
@@ -78,10 +84,23 @@ public struct DistributionMessageParser: Sendable {
 
     /// Parses one frame (not a tick), in connection order.
     ///
-    /// - Returns: the message, or `nil` when the frame was a fragment of a message not yet complete.
+    /// - Returns: the message, or `nil` when the frame was a fragment of a message not yet complete, or when the
+    ///   parser failed on an earlier frame.
     /// - Throws: ``DistributionMessageError`` with the offset in the frame (or, for a reassembled message, in its
-    ///   reassembled body) of the first byte that is wrong.
+    ///   reassembled body) of the first byte that is wrong; only for the first bad frame.
     public mutating func parse(_ frame: ByteBuffer) throws(DistributionMessageError) -> DistributionMessage? {
+        guard failure == nil else { return nil }
+        do throws(DistributionMessageError) {
+            return try parseInOrder(frame)
+        } catch {
+            failure = error
+            partial = [:]
+            partialBytes = 0
+            throw error
+        }
+    }
+
+    private mutating func parseInOrder(_ frame: ByteBuffer) throws(DistributionMessageError) -> DistributionMessage? {
         var reader = FrameReader(frame)
         let first = try reader.u8()
         switch first {
@@ -288,13 +307,75 @@ private struct FrameReader {
         atoms: [Atom]?
     ) throws(DistributionMessageError) -> Term {
         let base = offset
+        let start = buffer
         do throws(TermDecodingError) {
+            let term: Term
             if let atoms {
-                return try ExternalTermFormat.decodeUnversioned(from: &buffer, limits: limits, atomCache: atoms)
+                term = try ExternalTermFormat.decodeUnversioned(from: &buffer, limits: limits, atomCache: atoms)
+            } else {
+                term = try ExternalTermFormat.decode(from: &buffer, limits: limits)
             }
-            return try ExternalTermFormat.decode(from: &buffer, limits: limits)
+            return try Self.checkingVerbatimFuns(
+                term, bytes: start, count: buffer.readerIndex - start.readerIndex, atoms: atoms, limits: limits)
         } catch {
             throw DistributionMessageError(.term(error), at: base + error.offset)
+        }
+    }
+
+    /// `term`, decoded from the first `count` bytes of `bytes`, with its local funs checked by
+    /// ``VerbatimFunCheck``: re-decoded from rewritten bytes when a fun holds atom-cache references.
+    private static func checkingVerbatimFuns(
+        _ term: Term,
+        bytes: ByteBuffer,
+        count: Int,
+        atoms: [Atom]?,
+        limits: ExternalTermFormat.DecodingLimits
+    ) throws(TermDecodingError) -> Term {
+        let rewritten = try withReadableBytes(of: bytes) { (all) throws(TermDecodingError) -> [UInt8]? in
+            let raw = UnsafeRawBufferPointer(rebasing: all[..<count])
+            guard VerbatimFunCheck.mayHoldLocalFun(raw) else { return nil }
+            if atoms == nil && raw.count > 1 && raw[1] == ExternalTermFormat.Tag.compressed {
+                // Compressed (pass-through only): no header, so no cache; check each fun's own bytes.
+                for fun in VerbatimFunCheck.localFuns(in: term) {
+                    let result = fun.encoded.withUnsafeBytes { encoded in
+                        Result { () throws(TermDecodingError) in
+                            try VerbatimFunCheck.walk(encoded, from: 0, atoms: nil, limits: limits)
+                        }
+                    }
+                    // An offset inside the inflated term means nothing in the frame: point at the term.
+                    if case .failure(let error) = result { throw TermDecodingError(error.kind, at: 0) }
+                }
+                return nil
+            }
+            let start = atoms == nil ? 1 : 0
+            let scan = try VerbatimFunCheck.walk(raw, from: start, atoms: atoms, limits: limits)
+            guard scan.cacheReferencesInFuns > 0 else { return nil }
+            var output = [ExternalTermFormat.versionMagic]
+            output.reserveCapacity(raw.count + 64)
+            _ = try withUnsafeMutablePointer(to: &output) { (pointer) throws(TermDecodingError) in
+                try VerbatimFunCheck.walk(raw, from: start, atoms: atoms, limits: limits, output: pointer)
+            }
+            return output
+        }
+        guard let rewritten else { return term }
+        do throws(TermDecodingError) {
+            return try ExternalTermFormat.decode(rewritten, limits: limits)
+        } catch {
+            // The rewritten term is the same term with longer atoms: it decodes unless a limit is reached.
+            throw TermDecodingError(error.kind, at: 0)
+        }
+    }
+
+    private static func withReadableBytes<R>(
+        of buffer: ByteBuffer,
+        _ body: (UnsafeRawBufferPointer) throws(TermDecodingError) -> R
+    ) throws(TermDecodingError) -> R {
+        do {
+            return try buffer.withUnsafeReadableBytes { raw in try body(raw) }
+        } catch let error as TermDecodingError {
+            throw error
+        } catch {
+            fatalError("unreachable: the body throws only TermDecodingError")
         }
     }
 }

@@ -169,7 +169,13 @@ private struct PacketReader {
         guard packet.readableBytes <= HandshakeLimits.maximumStatusLength else {
             throw malformed("status of \(packet.readableBytes) bytes, at most \(HandshakeLimits.maximumStatusLength)")
         }
+        let at = offset
         let bytes = packet.readBytes(length: packet.readableBytes) ?? []
-        return HandshakeStatus(text: String(decoding: bytes, as: UTF8.self))
+        // Validated, not repaired: replacement characters would make the text longer than the bytes received, so a
+        // status that passed the length check could fail it when echoed, and it would not re-encode to what came.
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw HandshakeError(.malformedMessage, step: step, offset: at, detail: "status is not UTF-8")
+        }
+        return HandshakeStatus(text: text)
     }
 }

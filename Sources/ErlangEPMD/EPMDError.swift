@@ -29,7 +29,8 @@ public struct EPMDError: Error, Sendable, CustomStringConvertible {
         public static let malformedRequest = Code(base: .malformedRequest)
         /// Bytes arrived after a complete request.
         public static let trailingBytes = Code(base: .trailingBytes)
-        /// A node name is empty, too long, not UTF-8, or contains a NUL byte.
+        /// A node name is empty, too long, not UTF-8, or contains a NUL byte (or, to be registered, any control
+        /// character).
         public static let invalidNodeName = Code(base: .invalidNodeName)
         /// An `Extra` field is longer than ``EPMDLimits/maxExtraBytes``.
         public static let invalidExtra = Code(base: .invalidExtra)
@@ -61,6 +62,10 @@ public struct EPMDError: Error, Sendable, CustomStringConvertible {
     public var detail: String
     /// The lower-level error that caused this one, if any.
     public var underlying: (any Error)?
+    /// Set on a well-framed `ALIVE2_REQ` whose name or extra cannot be registered: the request's highest
+    /// version, so that the daemon answers `ALIVE2_RESP`/`ALIVE2_X_RESP` with a non-zero result, as epmd does,
+    /// instead of closing.
+    var refusedRegistrationHighestVersion: UInt16?
 
     /// Creates an error.
     public init(

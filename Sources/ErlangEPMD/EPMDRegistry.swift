@@ -1,6 +1,7 @@
 /// The table of registered nodes, as a value-type state machine with epmd's semantics (`epmd_srv.c`).
 ///
 /// - Names are unique: a second `ALIVE2_REQ` for a registered name is refused.
+/// - Names hold no control characters (bytes below 0x20, DEL): `NAMES` answers list one name per line.
 /// - A registration belongs to the connection that made it and lives exactly as long as that connection:
 ///   ``connectionClosed(_:)`` removes it.
 /// - Creations are assigned as epmd assigns them: a name seen for the first time starts its counter at the current
@@ -60,6 +61,8 @@ public struct EPMDRegistry: Sendable {
         case nameInUse(by: ConnectionID)
         /// This connection already holds a registration (epmd serves one request per connection).
         case connectionAlreadyRegistered(name: String)
+        /// The name cannot be registered: it holds a control character (it would corrupt `epmd -names`).
+        case invalidName(reason: String)
     }
 
     /// How many unregistered names are remembered at most.
@@ -94,6 +97,9 @@ public struct EPMDRegistry: Sendable {
         connection: ConnectionID,
         nowSeconds: UInt64
     ) -> RegisterOutcome {
+        if let problem = EPMDNodeName.registrationProblem(info.name.utf8) {
+            return .invalidName(reason: problem)
+        }
         if let existing = byName[info.name] {
             return .nameInUse(by: existing.connection)
         }

@@ -13,7 +13,8 @@ extension EPMDRequest {
     /// are ignored.
     ///
     /// - Throws: ``EPMDError`` (with ``EPMDError/offset`` into the request, counting the length prefix) for an
-    ///   invalid length, an unknown code, fields that overrun the request, or an invalid name or extra.
+    ///   invalid length, an unknown code, fields that overrun the request, or an invalid name or extra (an
+    ///   `ALIVE2_REQ` name must also be free of control characters).
     public static func parse(from buffer: inout ByteBuffer) throws(EPMDError) -> EPMDRequest? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return nil }
         guard length >= 1, Int(length) <= EPMDLimits.maxRequestLength else {
@@ -90,16 +91,32 @@ extension EPMDRequest {
                 offset: 2 + 11 + nameLength
             )
         }
+        let nameView = body.viewBytes(at: base + 11, length: nameLength)!
+        // Past this point the request is well framed: epmd answers a name or extra that it will not register with
+        // result 1 (`node_reg2` returns NULL), except a NUL in the name (and, here, an empty name), which it
+        // drops without an answer. The error carries what the daemon needs to answer it.
+        let refusable = !nameView.isEmpty && !nameView.contains(0)
         guard extraLength <= EPMDLimits.maxExtraBytes else {
-            throw EPMDError(
+            var error = EPMDError(
                 .invalidExtra,
                 "extra is \(extraLength) bytes, at most \(EPMDLimits.maxExtraBytes) allowed",
                 operation: operation,
                 offset: 2 + 11 + nameLength
             )
+            if refusable { error.refusedRegistrationHighestVersion = highest }
+            throw error
         }
-        let nameView = body.viewBytes(at: base + 11, length: nameLength)!
-        let name = try EPMDNodeName.decode(nameView, operation: operation, offset: 2 + 11)
+        let name: String
+        do throws(EPMDError) {
+            name = try EPMDNodeName.decode(nameView, operation: operation, offset: 2 + 11)
+            if let problem = EPMDNodeName.registrationProblem(nameView) {
+                throw EPMDError(.invalidNodeName, problem, operation: operation, offset: 2 + 11)
+            }
+        } catch {
+            var error = error
+            if refusable { error.refusedRegistrationHighestVersion = highest }
+            throw error
+        }
         let extra = body.getBytes(at: base + 13 + nameLength, length: extraLength)!
         return .alive2(
             EPMDNodeInfo(

@@ -46,7 +46,7 @@ public enum EPMDRequest: Hashable, Sendable {
     public func encode(into buffer: inout ByteBuffer) throws(EPMDError) {
         switch self {
         case .alive2(let info):
-            let name = try EPMDNodeName.validatedBytes(info.name, operation: operationName)
+            let name = try EPMDNodeName.validatedBytes(info.name, operation: operationName, registration: true)
             guard info.extra.count <= EPMDLimits.maxExtraBytes else {
                 throw EPMDError(
                     .invalidExtra,
@@ -79,15 +79,30 @@ public enum EPMDRequest: Hashable, Sendable {
     }
 }
 
-/// Validation of node names against the rules epmd applies (`verify_utf8`, `MAXSYMLEN`).
+/// Validation of node names against the rules epmd applies (`verify_utf8`, `MAXSYMLEN`), and, for names being
+/// registered, no control characters.
 enum EPMDNodeName {
-    /// Checks that `name` is a name epmd accepts and returns its UTF-8 bytes.
-    static func validatedBytes(_ name: String, operation: String) throws(EPMDError) -> [UInt8] {
+    /// Checks that `name` is a name epmd accepts and returns its UTF-8 bytes. `registration` also refuses control
+    /// characters (see ``registrationProblem(_:)``).
+    static func validatedBytes(_ name: String, operation: String, registration: Bool = false) throws(EPMDError) -> [UInt8] {
         let bytes = Array(name.utf8)
         if let problem = problem(bytes: bytes, scalarCount: name.unicodeScalars.count) {
             throw EPMDError(.invalidNodeName, problem, operation: operation)
         }
+        if registration, let problem = registrationProblem(bytes) {
+            throw EPMDError(.invalidNodeName, problem, operation: operation)
+        }
         return bytes
+    }
+
+    /// Why a name cannot be registered although it is valid UTF-8: it holds a control character (below 0x20, or
+    /// DEL). A name is printed one per line by `epmd -names` and read back by `net_adm:names/0`, so a newline in
+    /// it would list a node that does not exist; no real node name holds one.
+    static func registrationProblem(_ bytes: some Sequence<UInt8>) -> String? {
+        for byte in bytes where byte < 0x20 || byte == 0x7F {
+            return "name contains the control character 0x\(String(byte, radix: 16, uppercase: true))"
+        }
+        return nil
     }
 
     /// Decodes and validates name bytes from the wire; `offset` locates them in the request for errors.

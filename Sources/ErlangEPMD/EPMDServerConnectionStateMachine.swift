@@ -26,6 +26,9 @@ struct EPMDServerConnectionStateMachine {
         case handle(EPMDRequest)
         /// Close the connection and log `error`; `unregister` when it held a registration.
         case close(EPMDError, unregister: Bool)
+        /// A complete `ALIVE2_REQ` whose name or extra cannot be registered (`error` says why): answer it with a
+        /// refusal, as epmd does, through ``EPMDServerStateMachine/refuseRegistration(highestVersion:isLocalPeer:)``.
+        case refuseRegistration(EPMDError, highestVersion: UInt16)
     }
 
     enum IdleAction: Equatable {
@@ -68,6 +71,19 @@ struct EPMDServerConnectionStateMachine {
                 }
             } catch {
                 state = .finished
+                if let highestVersion = error.refusedRegistrationHighestVersion {
+                    // The request is complete; bytes after it close the connection, as after any request.
+                    let whole = pending ?? bytes
+                    let length = 2 + Int(whole.getInteger(at: whole.readerIndex, as: UInt16.self)!)
+                    if whole.readableBytes == length {
+                        state = .handling
+                        return .refuseRegistration(error, highestVersion: highestVersion)
+                    }
+                    return .close(
+                        EPMDError(.trailingBytes, "\(whole.readableBytes - length) bytes after the request", operation: "ALIVE2_REQ"),
+                        unregister: false
+                    )
+                }
                 return .close(error, unregister: false)
             }
             guard let request else {

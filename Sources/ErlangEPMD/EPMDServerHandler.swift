@@ -63,6 +63,15 @@ final class EPMDServerHandler: ChannelInboundHandler {
             log(error, unregister: unregister)
             if unregister { core.unregister(id) }
             context.close(promise: nil)
+        case .refuseRegistration(let error, let highestVersion):
+            let isLocalPeer = self.isLocalPeer
+            let action = core.state.withLock {
+                $0.refuseRegistration(highestVersion: highestVersion, isLocalPeer: isLocalPeer)
+            }
+            if case .replyAndClose = action {
+                core.logger.notice("epmd: refused registration", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            }
+            perform(action, for: nil, context: context)
         }
     }
 
@@ -90,10 +99,16 @@ final class EPMDServerHandler: ChannelInboundHandler {
         let action = core.state.withLock {
             $0.handle(request, from: id, isLocalPeer: isLocalPeer, nowSeconds: core.clock())
         }
+        perform(action, for: request, context: context)
+    }
+
+    /// Carries out the state machine's answer to `request` (`nil` for a registration refused before it became a
+    /// request).
+    private func perform(_ action: EPMDServerStateMachine.Action, for request: EPMDRequest?, context: ChannelHandlerContext) {
         switch action {
         case .replyAndKeep(let response):
             machine.requestHandled(keepOpen: true)
-            if case .alive2(_, let creation, _) = response, case .alive2(let info) = request {
+            if case .alive2(_, let creation, _) = response, case .alive2(let info)? = request {
                 core.logger.info(
                     "epmd: registering",
                     metadata: [
@@ -106,10 +121,10 @@ final class EPMDServerHandler: ChannelInboundHandler {
             write(response, context: context, thenClose: false)
         case .replyAndClose(let response):
             machine.requestHandled(keepOpen: false)
-            if case .alive2 = response, case .alive2(let info) = request {
-                core.logger.notice("epmd: refused registration, name in use", metadata: ["name": "\(info.name)"])
+            if case .alive2 = response, case .alive2(let info)? = request {
+                core.logger.notice("epmd: refused registration", metadata: ["name": "\(info.name)"])
             }
-            core.logger.trace("epmd: served", metadata: ["request": "\(request.operationName)", "peer": "\(peer)"])
+            core.logger.trace("epmd: served", metadata: ["request": "\(request?.operationName ?? "ALIVE2_REQ")", "peer": "\(peer)"])
             write(response, context: context, thenClose: true)
         case .close(let reason):
             machine.requestHandled(keepOpen: false)

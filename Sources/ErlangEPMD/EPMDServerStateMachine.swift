@@ -45,13 +45,11 @@ struct EPMDServerStateMachine: Sendable {
         switch request {
         case .alive2(let info):
             guard isLocalPeer else { return .close(reason: "ALIVE2_REQ from non local address") }
-            let extended = info.highestVersion >= 6
             switch registry.register(info, connection: connection, nowSeconds: nowSeconds) {
             case .registered(let creation):
-                return .replyAndKeep(.alive2(result: 0, creation: creation, extended: extended))
-            case .nameInUse, .connectionAlreadyRegistered:
-                // epmd answers result 1 with creation 99 for a refused registration.
-                return .replyAndClose(.alive2(result: 1, creation: 99, extended: extended))
+                return .replyAndKeep(.alive2(result: 0, creation: creation, extended: info.highestVersion >= 6))
+            case .nameInUse, .connectionAlreadyRegistered, .invalidName:
+                return .replyAndClose(Self.refusal(highestVersion: info.highestVersion))
             }
         case .portPlease2(let name):
             if let info = registry.lookup(name: name) {
@@ -84,6 +82,18 @@ struct EPMDServerStateMachine: Sendable {
             }
             return .replyAndCloseRegistration(.stop(existed: false), nil)
         }
+    }
+
+    /// A well-framed `ALIVE2_REQ` whose name or extra cannot be registered (see
+    /// `EPMDError.refusedRegistrationHighestVersion`): refused with a result, like a taken name.
+    func refuseRegistration(highestVersion: UInt16, isLocalPeer: Bool) -> Action {
+        guard isLocalPeer else { return .close(reason: "ALIVE2_REQ from non local address") }
+        return .replyAndClose(Self.refusal(highestVersion: highestVersion))
+    }
+
+    /// epmd answers result 1 with creation 99 for a refused registration, extended for version 6 nodes.
+    static func refusal(highestVersion: UInt16) -> EPMDResponse {
+        .alive2(result: 1, creation: 99, extended: highestVersion >= 6)
     }
 
     /// A registration's connection closed: forget the registration.

@@ -335,6 +335,16 @@ final class EPMDSocketLoop: Sendable {
                 )
                 if unregister, let id = connections[fd]?.id { core.unregister(id) }
                 closeConnection(fd)
+            case .refuseRegistration(let error, let highestVersion):
+                guard let peerAddress = connections[fd]?.peer else { return }
+                let isLocalPeer = EPMDSocketLoop.isLocal(peerAddress, fd: fd)
+                let action = core.state.withLock {
+                    $0.refuseRegistration(highestVersion: highestVersion, isLocalPeer: isLocalPeer)
+                }
+                if case .replyAndClose = action {
+                    core.logger.notice("epmd: refused registration", metadata: ["peer": "\(peer(fd))", "error": "\(error)"])
+                }
+                perform(action, for: nil, fd: fd)
             }
         }
 
@@ -356,10 +366,16 @@ final class EPMDSocketLoop: Sendable {
             let action = core.state.withLock {
                 $0.handle(request, from: id, isLocalPeer: isLocalPeer, nowSeconds: nowSeconds)
             }
+            perform(action, for: request, fd: fd)
+        }
+
+        /// Carries out the state machine's answer to `request` (`nil` for a registration refused before it became
+        /// a request).
+        mutating func perform(_ action: EPMDServerStateMachine.Action, for request: EPMDRequest?, fd: Int32) {
             switch action {
             case .replyAndKeep(let response):
                 connections[fd]!.machine.requestHandled(keepOpen: true)
-                if case .alive2(_, let creation, _) = response, case .alive2(let info) = request {
+                if case .alive2(_, let creation, _) = response, case .alive2(let info)? = request, let id = connections[fd]?.id {
                     core.logger.info(
                         "epmd: registering",
                         metadata: [
@@ -372,13 +388,13 @@ final class EPMDSocketLoop: Sendable {
                 write(response, fd: fd, then: .keepOpen)
             case .replyAndClose(let response):
                 connections[fd]!.machine.requestHandled(keepOpen: false)
-                if case .alive2 = response, case .alive2(let info) = request {
-                    core.logger.notice("epmd: refused registration, name in use", metadata: ["name": "\(info.name)"])
+                if case .alive2 = response, case .alive2(let info)? = request {
+                    core.logger.notice("epmd: refused registration", metadata: ["name": "\(info.name)"])
                 }
                 if tracesRequests {
                     core.logger.trace(
                         "epmd: served",
-                        metadata: ["request": "\(request.operationName)", "peer": "\(peer(fd))"]
+                        metadata: ["request": "\(request?.operationName ?? "ALIVE2_REQ")", "peer": "\(peer(fd))"]
                     )
                 }
                 write(response, fd: fd, then: .close)

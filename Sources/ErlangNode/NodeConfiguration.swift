@@ -42,6 +42,9 @@ public struct NodeConfiguration: Sendable {
     public var policy: any NetKernelPolicy = OpenPolicy()
     /// The carrier of distribution connections (TCP unless another is plugged in).
     public var transport: any DistributionTransport = TCPTransport()
+    /// Unsent bytes per connection beyond which a process sending to it waits until it drains (OTP's busy
+    /// distribution port: `dist_buf_busy_limit`, `erl +zdbbl`; 1 MB by default as in OTP). Nothing is dropped.
+    public var distributionBufferBusyLimit = 1024 * 1024
     /// Whether the node requires what OTP 26+ requires of peers (V4_NC and UNLINK_ID) instead of OTP 25's set.
     public var requireOTP26Flags = false
 

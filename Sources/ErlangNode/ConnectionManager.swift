@@ -48,6 +48,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         var draining: Bool
         var queued: Deque<Signal> = []
         var monitors: [Pid] = []
+        /// Incoming handshakes answered `alive`: if the peer says its old connection is stale, one replaces it.
+        var askedAlive: [UInt64] = []
     }
 
     enum Peer {
@@ -234,8 +236,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         case accept(handshake: UInt64, simultaneous: Bool)
         /// Our own attempt wins: `nok`.
         case refuseSimultaneous
-        /// A connection is up: `alive` (the peer answers whether it is stale).
-        case alreadyUp
+        /// A connection is up: `alive` (the peer answers whether it is stale); the handshake's id.
+        case alreadyUp(handshake: UInt64)
         /// Shutting down.
         case refuse
     }
@@ -268,8 +270,13 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             pending.incoming = id
             peers[node] = .pending(pending)
             return (.accept(handshake: id, simultaneous: false), [])
-        case .up(let up):
-            guard let creation, creation != up.creation else { return (.alreadyUp, []) }
+        case .up(var up):
+            guard let creation, creation != up.creation else {
+                let id = newID()
+                up.askedAlive.append(id)
+                peers[node] = .up(up)
+                return (.alreadyUp(handshake: id), [])
+            }
             // The peer restarted (a new creation) while its old connection still seems up: the old one is gone
             // (nodedown now, before the new nodeup), and the new handshake proceeds.
             let id = newID()
@@ -300,7 +307,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             carried = pending
         case (.pending(let pending), .acceptor(let handshake)) where pending.incoming == handshake && !isShutDown:
             carried = pending
-        case (.up(let up), .acceptor) where !isShutDown:
+        case (.up(let up), .acceptor(let handshake)) where up.askedAlive.contains(handshake) && !isShutDown:
             // We answered `alive` and the peer said its old connection is stale: replace it.
             actions.append(.closeAfterFlush(up.link))
             actions.append(.nodeDown(peer: node, monitors: up.monitors, dropped: Array(up.queued), wasUp: true))

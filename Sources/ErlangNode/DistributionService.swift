@@ -79,7 +79,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             node.nodeDown(peer)
             for pid in monitors { node.send(.tuple("nodedown", .atom(peer)), to: pid) }
         case .deliver(let peer, let connection, let link, let signals):
-            for signal in signals { link.send(signal, logger: logger) }
+            for signal in signals { link.write(signal, logger: logger) }
             event { $0.delivered(peer, connection: connection) }
         case .resume(let waiters, let connected):
             for waiter in waiters { waiter.resume(returning: connected) }
@@ -191,7 +191,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         switch decision {
         case .accept(let id, let simultaneous): return (simultaneous ? .okSimultaneous : .ok, id)
         case .refuseSimultaneous: return (.nok, nil)
-        case .alreadyUp: return (.alive, nil)
+        case .alreadyUp(let id): return (.alive, id)
         case .refuse: return (.notAllowed, nil)
         }
     }
@@ -363,13 +363,13 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     private func route(_ signal: OutboundSignal, to peer: Atom, sender: Pid?) {
         let busy: Bool
         if let direct = state.withLock({ $0.manager.directLink(to: peer) }) {
-            busy = direct.send(signal, logger: logger)
+            busy = direct.write(signal, logger: logger)
         } else {
             guard NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return }
             let route = state.withLock { $0.manager.send(signal, to: peer) }
             switch route {
             case .direct(let connection):
-                busy = connection.send(signal, logger: logger)
+                busy = connection.write(signal, logger: logger)
             case .queued(let start, let full):
                 if let start { perform(.startAttempt(peer: peer, attempt: start)) }
                 busy = full

@@ -24,7 +24,7 @@ enum OutboundSignal: Sendable {
 extension Connection {
     /// Writes a signal with the control message the peer's flags call for; returns whether the connection is busy.
     @discardableResult
-    func send(_ signal: OutboundSignal, logger: Logger) -> Bool {
+    func write(_ signal: OutboundSignal, logger: Logger) -> Bool {
         switch signal {
         case .send(let message, let to, let from):
             if let from, flags.contains(.sendSender) {

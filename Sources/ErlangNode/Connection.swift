@@ -1,13 +1,24 @@
+import DequeModule
 import ErlangDistribution
 import ErlangTerm
 import Logging
 import NIOCore
 import Synchronization
 
-/// One distribution connection that is up.
+#if os(Linux)
+/// glibc's `malloc_trim` (in `<malloc.h>`, which the Glibc module does not export).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// One distribution connection that is up, and its outbound queue.
 ///
 /// Senders encode on their own thread and append the bytes to the outbox; only the append that makes the outbox
-/// non-empty schedules a flush on the event loop, which writes everything queued at once (one `writev`).
+/// non-empty schedules a flush on the event loop, which writes what is queued at once (one `writev`) as long as
+/// the channel is writable. The outbox's unsent bytes are bounded like OTP's busy distribution port
+/// (`dist_buf_busy_limit`): a send that leaves more than ``busyLimit`` bytes queued reports the connection busy,
+/// and the sending process waits (``waitUntilNotBusy()``) at its next suspension point until the queue drains
+/// below the limit. Nothing is dropped for it.
 final class Connection: Sendable {
     let id: UInt64
     let peer: Atom
@@ -17,11 +28,27 @@ final class Connection: Sendable {
     let channel: any Channel
     let encoder: DistributionMessageEncoder
     let liveness: Mutex<ConnectionLiveness>
-    private let outbox = Mutex<(buffers: [ByteBuffer], flushScheduled: Bool)>(([], false))
+    /// Unsent bytes beyond which senders are held back.
+    let busyLimit: Int
+
+    private struct Outbox {
+        var buffers: Deque<ByteBuffer> = []
+        var bytes = 0
+        var flushScheduled = false
+        /// Processes waiting for the queue to drain below the limit.
+        var busyWaiters: [UnsafeContinuation<Void, Never>] = []
+        /// Close once everything queued is written (`disconnect_node`).
+        var closeWhenFlushed = false
+        var closed = false
+        /// The largest the queue got since it was last empty (to give memory back after a big drain).
+        var peakBytes = 0
+    }
+
+    private let outbox = Mutex(Outbox())
     /// Sequence ids for fragmented messages (each message's frames are written back to back).
     private let sequence = Atomic<UInt64>(1)
 
-    init(id: UInt64, result: HandshakeResult, channel: any Channel, netTickTime: Duration) {
+    init(id: UInt64, result: HandshakeResult, channel: any Channel, netTickTime: Duration, busyLimit: Int) {
         self.id = id
         self.peer = Atom(result.peerName)
         self.peerCreation = result.peerCreation ?? 0
@@ -30,10 +57,13 @@ final class Connection: Sendable {
         self.channel = channel
         self.encoder = DistributionMessageEncoder(flags: result.negotiatedFlags)
         self.liveness = Mutex(ConnectionLiveness(netTickTime: netTickTime, now: .now))
+        self.busyLimit = busyLimit
     }
 
-    /// Encodes and queues a control message (and payload) for the peer.
-    func send(_ control: ControlMessage, payload: Term? = nil, logger: Logger) {
+    /// Encodes and queues a control message (and payload) for the peer. Returns whether the connection is busy
+    /// (more than ``busyLimit`` bytes unsent) after this message.
+    @discardableResult
+    func send(_ control: ControlMessage, payload: Term? = nil, logger: Logger) -> Bool {
         let frames: EncodedFrames
         let sequence = self.sequence.wrappingAdd(1, ordering: .relaxed).newValue
         do {
@@ -41,16 +71,25 @@ final class Connection: Sendable {
                                               allocator: channel.allocator)
         } catch {
             logger.warning("dropping a message to \(peer) that cannot be encoded: \(error)")
-            return
+            return false
         }
-        let (schedule, pending) = outbox.withLock { o -> (Bool, Int) in
+        let (schedule, pending, busy) = outbox.withLock { o -> (Bool, Int, Bool) in
+            guard !o.closed else { return (false, 0, false) }
             switch frames {
-            case .single(let buffer): o.buffers.append(buffer)
-            case .fragments(let buffers): o.buffers.append(contentsOf: buffers)
+            case .single(let buffer):
+                o.buffers.append(buffer)
+                o.bytes += buffer.readableBytes
+            case .fragments(let buffers):
+                for buffer in buffers {
+                    o.buffers.append(buffer)
+                    o.bytes += buffer.readableBytes
+                }
             }
-            if o.flushScheduled { return (false, o.buffers.count) }
+            o.peakBytes = max(o.peakBytes, o.bytes)
+            let busy = o.bytes > busyLimit
+            if o.flushScheduled { return (false, o.buffers.count, busy) }
             o.flushScheduled = true
-            return (true, o.buffers.count)
+            return (true, o.buffers.count, busy)
         }
         if schedule {
             channel.eventLoop.execute { self.flush() }
@@ -59,25 +98,82 @@ final class Connection: Sendable {
             // until it yields: write in batches as it goes.
             flush()
         }
+        return busy
+    }
+
+    /// Whether more than ``busyLimit`` bytes wait to be written.
+    var isBusy: Bool { outbox.withLock { !$0.closed && $0.bytes > busyLimit } }
+
+    /// Bytes queued and not yet handed to the channel.
+    var queuedBytes: Int { outbox.withLock { $0.bytes } }
+
+    /// Suspends until the queue is below ``busyLimit`` (or the connection is gone).
+    func waitUntilNotBusy() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let wait = outbox.withLock { o -> Bool in
+                guard !o.closed, o.bytes > busyLimit else { return false }
+                o.busyWaiters.append(continuation)
+                return true
+            }
+            if !wait { continuation.resume() }
+        }
     }
 
     /// How many queued messages make a sender on the connection's event loop write them itself.
     static let inlineFlushThreshold = 128
 
-    /// Writes everything queued (on the event loop).
-    private func flush() {
-        let buffers = outbox.withLock { o -> [ByteBuffer] in
-            defer {
-                o.buffers.removeAll(keepingCapacity: true)
-                o.flushScheduled = false
+    /// Writes what is queued while the channel is writable (on the event loop). Called again when the channel
+    /// becomes writable.
+    func flush() {
+        var wrote = false
+        var toResume: [UnsafeContinuation<Void, Never>] = []
+        var closeNow = false
+        var trim = false
+        while true {
+            // Take a batch while the channel accepts more; NIO's own buffer stays under its high watermark.
+            let batch = outbox.withLock { o -> [ByteBuffer] in
+                guard !o.closed, channel.isWritable, !o.buffers.isEmpty else {
+                    o.flushScheduled = false
+                    return []
+                }
+                var batch: [ByteBuffer] = []
+                var taken = 0
+                while let buffer = o.buffers.first, taken < Self.writeBatchBytes || batch.isEmpty {
+                    o.buffers.removeFirst()
+                    taken += buffer.readableBytes
+                    batch.append(buffer)
+                }
+                o.bytes -= taken
+                return batch
             }
-            return o.buffers
+            if batch.isEmpty { break }
+            for buffer in batch { channel.write(buffer, promise: nil) }
+            channel.flush()
+            wrote = true
         }
-        guard !buffers.isEmpty else { return }
-        for buffer in buffers { channel.write(buffer, promise: nil) }
-        channel.flush()
-        liveness.withLock { $0.didWrite() }
+        outbox.withLock { o in
+            if o.bytes <= busyLimit, !o.busyWaiters.isEmpty {
+                toResume = o.busyWaiters
+                o.busyWaiters = []
+            }
+            if o.buffers.isEmpty {
+                // A queue that grew large keeps its storage otherwise; give it back.
+                if o.peakBytes > busyLimit {
+                    o.buffers = []
+                    trim = true
+                }
+                o.peakBytes = 0
+                if o.closeWhenFlushed && !o.closed { closeNow = true }
+            }
+        }
+        if wrote { liveness.withLock { $0.didWrite() } }
+        for waiter in toResume { waiter.resume() }
+        if trim { Self.returnFreedMemory() }
+        if closeNow { close() }
     }
+
+    /// How many bytes one pass of ``flush()`` hands to the channel before checking its writability again.
+    static let writeBatchBytes = 256 * 1024
 
     /// Sends a tick (an empty frame).
     func sendTick() {
@@ -86,7 +182,44 @@ final class Connection: Sendable {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
-    func close() { channel.close(promise: nil) }
+    /// Closes the channel at once; queued bytes are dropped and waiting senders resumed.
+    func close() {
+        let waiters = outbox.withLock { o -> [UnsafeContinuation<Void, Never>] in
+            o.closed = true
+            o.buffers = []
+            o.bytes = 0
+            defer { o.busyWaiters = [] }
+            return o.busyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+        channel.close(promise: nil)
+    }
+
+    /// Writes everything queued so far, then closes; closes anyway after `deadline` if the peer does not read.
+    func closeAfterFlush(within deadline: TimeAmount) {
+        outbox.withLock { $0.closeWhenFlushed = true }
+        channel.eventLoop.execute { self.flush() }
+        channel.eventLoop.scheduleTask(in: deadline) { self.close() }
+    }
+
+    /// The channel closed: wake anyone waiting on the queue.
+    func channelClosed() {
+        let waiters = outbox.withLock { o -> [UnsafeContinuation<Void, Never>] in
+            o.closed = true
+            o.buffers = []
+            o.bytes = 0
+            defer { o.busyWaiters = [] }
+            return o.busyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Hands memory freed by a large drain back to the system (glibc keeps freed heap pages otherwise).
+    private static func returnFreedMemory() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
 }
 
 /// The inbound side of a connection that is up: frames → messages → the node, strictly in order, on the event loop.
@@ -97,6 +230,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private unowned let service: DistributionService
     private var parser: DistributionMessageParser
     private var tickTask: RepeatedTask?
+    /// Set once the connection is being closed for a bad frame: nothing more is read or logged.
+    private var failed = false
 
     init(connection: Connection, service: DistributionService) {
         self.connection = connection
@@ -108,13 +243,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         let interval = connection.liveness.withLock { $0.tickInterval }
         let nanos = Int64(interval.components.seconds) * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000
         let connection = self.connection
-        let logger = service.logger
+        let service = self.service
         tickTask = context.eventLoop.scheduleRepeatedTask(initialDelay: .nanoseconds(nanos), delay: .nanoseconds(nanos)) { _ in
-            switch connection.liveness.withLock({ $0.intervalElapsed(now: .now) }) {
+            // The timer may fire a hair before the interval's deadline by the other clock: it still ends it.
+            let now = ContinuousClock.now.advanced(by: interval / 16)
+            switch connection.liveness.withLock({ $0.intervalElapsed(now: now) }) {
             case .none: break
             case .sendTick: connection.sendTick()
             case .peerDown(let silence):
-                logger.warning("connection to \(connection.peer) timed out: nothing received for \(silence) (net_ticktime)")
+                service.logger.warning("connection to \(connection.peer) timed out: nothing received for \(silence) (net_ticktime)")
+                service.connectionClosed(connection)
                 connection.close()
             }
         }
@@ -126,23 +264,35 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
         connection.liveness.withLock { $0.didReceive() }
         guard case .message(let bytes) = unwrapInboundIn(data) else { return }
         do {
             if let message = try parser.parse(bytes) { service.dispatch(message, from: connection) }
         } catch {
-            service.logger.error("closing connection to \(connection.peer): bad message from peer: \(error)")
-            context.close(promise: nil)
+            fail(context, "bad message from peer: \(error)")
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { connection.flush() }
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        service.logger.error("closing connection to \(connection.peer): \(error)")
+        fail(context, "\(error)")
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ why: String) {
+        guard !failed else { return }
+        failed = true
+        service.logger.error("closing connection to \(connection.peer): \(why)")
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         tickTask?.cancel()
+        connection.channelClosed()
         service.connectionClosed(connection)
         context.fireChannelInactive()
     }

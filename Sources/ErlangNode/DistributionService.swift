@@ -6,8 +6,12 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// The node's distribution: the listener, outgoing connects, the connection table (net_kernel's), and the
+/// The node's distribution: the listener, outgoing connects, the connection manager (net_kernel's job), and the
 /// routing of signals to and from other nodes.
+///
+/// Every decision is the ``ConnectionManager``'s, taken under `state`'s lock; the actions it returns are performed
+/// after the lock is released (channels closed, waiters resumed, signals written), so a channel closing inline on
+/// its own event loop, which reports back here, never finds the lock held.
 final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sendable {
     // @unchecked: every mutable field is a Mutex; the rest is immutable after init.
     let node: Node
@@ -16,24 +20,16 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     let group: any EventLoopGroup
     let cookies: Mutex<[Atom: String]>
 
+    typealias Manager = ConnectionManager<any Channel, Connection, CheckedContinuation<Bool, Never>, OutboundSignal>
+
     private struct State {
-        var table: ConnectionTable
-        var connections: [UInt64: Connection] = [:]
-        /// Outgoing attempts in progress: attempt id → its channel (to close when abandoned).
-        var attemptChannels: [UInt64: any Channel] = [:]
-        /// Attempts given up in favour of the peer's simultaneous incoming connection.
-        var abandoned: Set<UInt64> = []
-        /// Who waits for a connection to a node.
-        var waiters: [Atom: [CheckedContinuation<Bool, Never>]] = [:]
-        /// Sends issued while a connection was being set up, in order.
-        var queued: [Atom: [@Sendable (Connection) -> Void]] = [:]
-        var nodeMonitors: [Atom: [Pid]] = [:]
+        var manager: Manager
         var listener: (any Channel)?
         var registration: (any PortMapperRegistration)?
-        var shutDown = false
     }
 
     private let state: Mutex<State>
+    private let connectionIDs = Atomic<UInt64>(1)
     let listenPort = Mutex<Int>(0)
     private let shutdownWaiters = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
@@ -43,7 +39,51 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         self.logger = logger
         self.group = group
         self.cookies = Mutex(configuration.cookies)
-        self.state = Mutex(State(table: ConnectionTable(ownName: node.name)))
+        self.state = Mutex(State(manager: Manager(
+            ownName: node.name, pendingSignalLimit: max(64, configuration.distributionBufferBusyLimit / 512))))
+    }
+
+    /// Runs one event of the connection manager under the lock, then performs its actions without it.
+    private func event(_ body: (inout Manager) -> [Manager.Action]) {
+        let actions = state.withLock { body(&$0.manager) }
+        perform(actions)
+    }
+
+    private func perform(_ actions: [Manager.Action]) {
+        for action in actions { perform(action) }
+    }
+
+    private func perform(_ action: Manager.Action) {
+        switch action {
+        case .startAttempt(let peer, let attempt):
+            Task { await self.attempt(peer, attempt: attempt) }
+        case .startGraceTimer(let peer, let attempt):
+            // Simultaneous connect lost by name order: the peer's own attempt should bring the connection.
+            group.next().scheduleTask(in: .nanoseconds(setupTimeout.nanoseconds * 2)) { [self] in
+                event { $0.graceExpired(peer, attempt: attempt) }
+            }
+        case .close(let channel):
+            channel.close(promise: nil)
+        case .closeAfterFlush(let connection):
+            connection.closeAfterFlush(within: setupTimeout)
+        case .nodeUp(let peer, let connection, let link, let hidden):
+            install(link, peer: peer, connection: connection, hidden: hidden)
+        case .nodeDown(let peer, let monitors, let dropped, let wasUp):
+            if wasUp { logger.info("nodedown \(peer)") }
+            for signal in dropped {
+                // A spawn request that never left gets the reply OTP gives for an unreachable node.
+                if case .spawnRequest(let requestID, let from, _, _, _, _) = signal {
+                    node.send(.tuple("$spawn_reply", .reference(requestID), .int(0), "noconnection"), to: from)
+                }
+            }
+            node.nodeDown(peer)
+            for pid in monitors { node.send(.tuple("nodedown", .atom(peer)), to: pid) }
+        case .deliver(let peer, let connection, let link, let signals):
+            for signal in signals { link.write(signal, logger: logger) }
+            event { $0.delivered(peer, connection: connection) }
+        case .resume(let waiters, let connected):
+            for waiter in waiters { waiter.resume(returning: connected) }
+        }
     }
 
     // MARK: configuration for handshakes
@@ -101,48 +141,58 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     private func setUpAcceptor(_ channel: any Channel) throws {
         let promise = channel.eventLoop.makePromise(of: HandshakeResult.self)
+        let acceptor = AcceptorDecisions(service: self)
         let handler = HandshakeHandler(
-            acceptorWith: handshakeConfiguration(), promise: promise, delegate: self, setupTimeout: setupTimeout, logger: logger)
+            acceptorWith: handshakeConfiguration(), promise: promise, delegate: acceptor, setupTimeout: setupTimeout, logger: logger)
         try channel.pipeline.syncOperations.addHandler(handler)
         promise.futureResult.whenComplete { [self] result in
+            let accepted = acceptor.accepted
             switch result {
-            case .success(let handshake): connectionUp(handshake, channel: channel, attempt: nil)
-            case .failure(let error): incomingFailed(error, channel: channel)
+            case .success(let handshake):
+                connectionUp(handshake, channel: channel, role: .acceptor(handshake: accepted?.handshake ?? 0))
+            case .failure:
+                if let accepted { event { $0.incomingFailed(accepted.peer, handshake: accepted.handshake) } }
             }
         }
     }
 
-    // MARK: HandshakeDelegate (acceptor decisions, on the event loop)
+    /// The acceptor's decisions for one incoming handshake (on its event loop); remembers the handshake's id.
+    private final class AcceptorDecisions: HandshakeDelegate, @unchecked Sendable {
+        // @unchecked: used only on the accepted channel's event loop (the handshake's callbacks run there).
+        unowned let service: DistributionService
+        var accepted: (peer: Atom, handshake: UInt64)?
 
+        init(service: DistributionService) { self.service = service }
+
+        func handshakeStatus(forPeer peerName: String, flags: DistributionFlags, creation: UInt32?) -> HandshakeStatusDecision {
+            let (decision, id) = service.incomingDecision(forPeer: peerName, creation: creation)
+            if let id { accepted = (Atom(peerName), id) }
+            return decision
+        }
+    }
+
+    /// Initiators never ask for a status; incoming handshakes use ``AcceptorDecisions``.
     func handshakeStatus(forPeer peerName: String, flags: DistributionFlags, creation: UInt32?) -> HandshakeStatusDecision {
+        .notAllowed
+    }
+
+    private func incomingDecision(forPeer peerName: String, creation: UInt32?) -> (HandshakeStatusDecision, UInt64?) {
         let peer = Atom(peerName)
         guard configuration.policy.allowsConnection(from: peer) else {
             logger.notice("refusing \(peerName): not allowed by the node's policy")
-            return .notAllowed
+            return (.notAllowed, nil)
         }
         guard configuration.acceptsNameKind(of: peer) else {
             logger.notice("refusing \(peerName): its name kind differs from ours (short/long names never mix)")
-            return .notAllowed
+            return (.notAllowed, nil)
         }
-        return state.withLock { s -> HandshakeStatusDecision in
-            guard !s.shutDown else { return .notAllowed }
-            switch s.table.incoming(from: peer) {
-            case .accept:
-                return .ok
-            case .acceptAbandoning(let attempt):
-                s.abandoned.insert(attempt)
-                s.attemptChannels[attempt]?.close(promise: nil)
-                return .okSimultaneous
-            case .refuseSimultaneous:
-                return .nok
-            case .alreadyUp(let id):
-                // A peer that restarted (new creation) replaces its stale connection.
-                if let old = s.connections[id], let creation, creation != old.peerCreation {
-                    old.close()
-                    return .ok
-                }
-                return .alive
-            }
+        let (decision, actions) = state.withLock { $0.manager.incoming(from: peer, creation: creation) }
+        perform(actions)
+        switch decision {
+        case .accept(let id, let simultaneous): return (simultaneous ? .okSimultaneous : .ok, id)
+        case .refuseSimultaneous: return (.nok, nil)
+        case .alreadyUp(let id): return (.alive, id)
+        case .refuse: return (.notAllowed, nil)
         }
     }
 
@@ -152,25 +202,18 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     func connect(_ peer: Atom) async -> Bool {
         guard peer != node.name, NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return false }
         return await withCheckedContinuation { continuation in
-            let decision = state.withLock { s -> ConnectionTable.ConnectDecision? in
-                guard !s.shutDown else { return nil }
-                let d = s.table.connect(peer)
-                if d != .alreadyUp { s.waiters[peer, default: []].append(continuation) }
-                return d
-            }
-            switch decision {
-            case nil: continuation.resume(returning: false)
-            case .alreadyUp: continuation.resume(returning: true)
-            case .joinPending: break
-            case .start(let attempt): Task { await self.attempt(peer, attempt: attempt) }
-            }
+            event { $0.connect(peer, waiter: continuation) }
         }
     }
 
     private func attempt(_ peer: Atom, attempt: UInt64) async {
         do {
-            let alive = String(NodeConfiguration.alive(of: peer)!)
-            let host = String(NodeConfiguration.host(of: peer)!)
+            guard let aliveName = NodeConfiguration.alive(of: peer), let hostName = NodeConfiguration.host(of: peer),
+                  configuration.acceptsNameKind(of: peer) else {
+                throw NodeConnectError.badName(peer)
+            }
+            let alive = String(aliveName)
+            let host = String(hostName)
             let port: Int
             switch configuration.discovery {
             case .none(let fixed):
@@ -191,7 +234,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                     let promise = channel.eventLoop.makePromise(of: HandshakeResult.self)
                     promise.futureResult.whenComplete { [self] result in
                         switch result {
-                        case .success(let handshake): connectionUp(handshake, channel: channel, attempt: attempt)
+                        case .success(let handshake): connectionUp(handshake, channel: channel, role: .initiator(attempt: attempt))
                         case .failure(let error): attemptFailed(peer, attempt: attempt, error: error)
                         }
                     }
@@ -201,12 +244,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                             setupTimeout: setupTimeout, logger: logger))
                     }
                 }
-            let stillWanted = state.withLock { s -> Bool in
-                guard !s.abandoned.contains(attempt), channel.isActive else { return false }
-                s.attemptChannels[attempt] = channel
-                return true
-            }
-            if !stillWanted && state.withLock({ $0.abandoned.contains(attempt) }) { channel.close(promise: nil) }
+            event { $0.attemptConnected(peer, attempt: attempt, channel: channel) }
         } catch {
             attemptFailed(peer, attempt: attempt, error: error)
         }
@@ -223,65 +261,31 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     }
 
     private func attemptFailed(_ peer: Atom, attempt: UInt64, error: any Error) {
-        if let handshakeError = error as? HandshakeError, handshakeError.status == "nok" {
-            // Simultaneous connect lost by name order: the peer's own attempt will bring the connection. Wait for
-            // it, within the setup time, before giving up.
-            state.withLock { _ = $0.attemptChannels.removeValue(forKey: attempt) }
-            let grace = configuration.setupTime * 2
-            Task {
-                try? await Task.sleep(for: grace)
-                self.attemptFailed(peer, attempt: attempt, error: NodeConnectError.simultaneousLost(peer))
-            }
-            return
+        // `nok`: a simultaneous connect lost by name order; the peer's own attempt will bring the connection.
+        let lost = (error as? HandshakeError)?.status == "nok"
+        let actions = state.withLock { $0.manager.attemptFailed(peer, attempt: attempt, simultaneousLost: lost) }
+        if actions.contains(where: { if case .resume(let w, _) = $0 { return !w.isEmpty } else { return false } }) {
+            logger.notice("cannot connect to \(peer): \(error)")
         }
-        let waiters = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
-            s.attemptChannels[attempt] = nil
-            if s.abandoned.remove(attempt) != nil { return [] }  // the peer's own connection decides
-            guard s.table.attemptEnded(peer, attempt: attempt) else { return [] }
-            s.queued[peer] = nil
-            return s.waiters.removeValue(forKey: peer) ?? []
-        }
-        if !waiters.isEmpty { logger.notice("cannot connect to \(peer): \(error)") }
-        for w in waiters { w.resume(returning: false) }
+        perform(actions)
     }
 
-    private func incomingFailed(_ error: any Error, channel: any Channel) {
-        // A failed incoming handshake that had displaced our own attempt leaves the waiters without a connection.
-        let failed = state.withLock { s -> [(Atom, [CheckedContinuation<Bool, Never>])] in
-            var out: [(Atom, [CheckedContinuation<Bool, Never>])] = []
-            for (peer, entry) in s.table.entries {
-                if case .pending(let attempt) = entry, s.abandoned.contains(attempt), s.attemptChannels[attempt] == nil || !(s.attemptChannels[attempt]!.isActive) {
-                    _ = s.table.attemptEnded(peer, attempt: attempt)
-                    s.abandoned.remove(attempt)
-                    out.append((peer, s.waiters.removeValue(forKey: peer) ?? []))
-                }
-            }
-            return out
-        }
-        for (_, waiters) in failed { for w in waiters { w.resume(returning: false) } }
-    }
-
-    /// A handshake completed, ours or the peer's: install the connected-state handlers and announce nodeup.
-    private func connectionUp(_ handshake: HandshakeResult, channel: any Channel, attempt: UInt64?) {
+    /// A handshake completed, ours or the peer's: the manager decides whether it becomes the peer's connection.
+    private func connectionUp(_ handshake: HandshakeResult, channel: any Channel, role: Manager.Role) {
         let peer = Atom(handshake.peerName)
-        let (connection, replaced, waiters, queued) = state.withLock { s -> (Connection?, Connection?, [CheckedContinuation<Bool, Never>], [@Sendable (Connection) -> Void]) in
-            if let attempt { s.attemptChannels[attempt] = nil; s.abandoned.remove(attempt) }
-            guard !s.shutDown else { return (nil, nil, [], []) }
-            let id = s.table.newID()
-            let connection = Connection(id: id, result: handshake, channel: channel, netTickTime: configuration.netTickTime)
-            let previous = s.table.up(peer, connection: id, hidden: handshake.isHidden, creation: handshake.peerCreation ?? 0)
-            s.connections[id] = connection
-            let replaced = previous.flatMap { s.connections.removeValue(forKey: $0) }
-            return (connection, replaced, s.waiters.removeValue(forKey: peer) ?? [], s.queued.removeValue(forKey: peer) ?? [])
+        let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
+        let connection = Connection(id: id, result: handshake, channel: channel, netTickTime: configuration.netTickTime,
+                                    busyLimit: configuration.distributionBufferBusyLimit)
+        event {
+            $0.handshakeDone(peer, role: role, connection: id, link: connection, channel: channel,
+                             hidden: handshake.isHidden, creation: handshake.peerCreation ?? 0)
         }
-        guard let connection else {
-            channel.close(promise: nil)
-            return
-        }
-        if let replaced {
-            replaced.close()
-            node.nodeDown(peer)
-        }
+    }
+
+    /// The connected-state handlers go on the channel (we are on its event loop: no byte after the handshake
+    /// has been read yet), then nodeup is announced.
+    private func install(_ connection: Connection, peer: Atom, connection id: UInt64, hidden: Bool) {
+        let channel = connection.channel
         do {
             try channel.pipeline.syncOperations.addHandlers([
                 ByteToMessageHandler(DistributionFrameDecoder()),
@@ -289,13 +293,12 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             ])
         } catch {
             logger.error("cannot set up the connection to \(peer): \(error)")
-            channel.close(promise: nil)
+            connection.close()
+            event { $0.closed(peer, connection: id) }
             return
         }
-        logger.info("nodeup \(peer)", metadata: ["hidden": "\(handshake.isHidden)", "role": "\(handshake.role)"])
-        for send in queued { send(connection) }
-        for w in waiters { w.resume(returning: true) }
-        if !handshake.isHidden { Task { await self.mesh(with: peer) } }
+        logger.info("nodeup \(peer)", metadata: ["hidden": "\(hidden)"])
+        if !hidden { Task { await self.mesh(with: peer) } }
     }
 
     /// Transitive connections: a visible node learns its new peer's visible nodes and connects to each, so that
@@ -319,167 +322,130 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         }
     }
 
-    /// A connection's channel closed.
+    /// A connection's channel closed (or its peer timed out).
     func connectionClosed(_ connection: Connection) {
-        let (wasCurrent, monitors) = state.withLock { s -> (Bool, [Pid]) in
-            s.connections[connection.id] = nil
-            let current = s.table.down(connection.peer, connection: connection.id)
-            return (current, current ? (s.nodeMonitors.removeValue(forKey: connection.peer) ?? []) : [])
-        }
-        guard wasCurrent else { return }
-        logger.info("nodedown \(connection.peer)")
-        node.nodeDown(connection.peer)
-        for pid in monitors { node.send(.tuple("nodedown", .atom(connection.peer)), to: pid) }
+        event { $0.closed(connection.peer, connection: connection.id) }
     }
 
     // MARK: queries
 
-    func nodes(hidden: Bool?) -> [Atom] { state.withLock { $0.table.nodes(hidden: hidden) } }
+    func nodes(hidden: Bool?) -> [Atom] { state.withLock { $0.manager.nodes(hidden: hidden) } }
 
-    func knownNodes() -> Set<Atom> { state.withLock { $0.table.known } }
+    func knownNodes() -> Set<Atom> { state.withLock { $0.manager.known } }
 
     func connection(to peer: Atom) -> Connection? {
-        state.withLock { s in s.table.connection(to: peer).flatMap { s.connections[$0] } }
+        state.withLock { $0.manager.link(to: peer) }
     }
 
-    /// Closes the connection to a node; `false` when there was none.
+    /// Writes out and closes the connection to a node (now: the node is down when this returns, and a new
+    /// connection is not affected); `false` when there was none.
     func disconnect(_ peer: Atom) -> Bool {
-        guard let connection = connection(to: peer) else { return false }
-        connection.close()
-        return true
+        let (had, actions) = state.withLock { $0.manager.disconnect(peer) }
+        perform(actions)
+        return had
     }
 
-    /// Delivers `{nodedown, Node}` to `pid` when the connection to `peer` goes down (`monitor_node/2`).
+    /// Delivers `{nodedown, Node}` to `pid` when the connection to `peer` goes down (`monitor_node/2`); connects
+    /// if there is no connection, and reports nodedown if none can be made.
     func monitorNode(_ peer: Atom, watcher: Pid) {
-        let up = state.withLock { s -> Bool in
-            guard s.table.connection(to: peer) != nil else { return false }
-            s.nodeMonitors[peer, default: []].append(watcher)
-            return true
-        }
-        if !up { node.send(.tuple("nodedown", .atom(peer)), to: watcher) }
-    }
-
-    // MARK: sending (RemoteRouter)
-
-    /// Runs `body` with the connection to `peer`, connecting first (auto-connect) and keeping the order of sends
-    /// issued meanwhile. Sends to unreachable nodes are dropped.
-    func withConnection(_ peer: Atom, _ body: @escaping @Sendable (Connection) -> Void) {
-        let immediate = state.withLock { s -> Connection? in
-            if let id = s.table.connection(to: peer), let c = s.connections[id] { return c }
-            s.queued[peer, default: []].append(body)
-            return nil
-        }
-        if let immediate {
-            body(immediate)
+        guard peer != node.name, NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else {
+            node.send(.tuple("nodedown", .atom(peer)), to: watcher)
             return
         }
-        Task { _ = await self.connect(peer) }
+        event { $0.monitorNode(peer, watcher: watcher) }
+    }
+
+    // MARK: sending (RemoteRouter): one ordered path per peer
+
+    /// Sends a signal to `peer`: straight to its connection when it is up and drained, otherwise through the
+    /// manager's queue for that peer (connecting first when there is no connection). A sender told the connection
+    /// is busy waits at its next suspension point (``Process/waitIfBusy()``).
+    private func route(_ signal: OutboundSignal, to peer: Atom, sender: Pid?) {
+        let busy: Bool
+        if let direct = state.withLock({ $0.manager.directLink(to: peer) }) {
+            busy = direct.write(signal, logger: logger)
+        } else {
+            guard NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return }
+            let route = state.withLock { $0.manager.send(signal, to: peer) }
+            switch route {
+            case .direct(let connection):
+                busy = connection.write(signal, logger: logger)
+            case .queued(let start, let full):
+                if let start { perform(.startAttempt(peer: peer, attempt: start)) }
+                busy = full
+            case .dropped:
+                return
+            }
+        }
+        if busy, let sender { node.noteBusy(sender, peer: peer) }
+    }
+
+    /// Waits while the connection to `peer` is busy, or (when it is being set up) until it is up or failed.
+    func waitWhileBusy(_ peer: Atom) async {
+        for _ in 0..<2 {
+            if let connection = connection(to: peer) {
+                await connection.waitUntilNotBusy()
+                return
+            }
+            guard state.withLock({ $0.manager.isPending(peer) }) else { return }
+            guard await connect(peer) else { return }
+        }
     }
 
     func send(_ message: Term, to pid: Pid, from sender: Pid?) {
-        // The common case, a connection that is up, builds no closure.
-        if let c = connection(to: pid.node) { return Self.send(message, to: pid, from: sender, on: c, logger: logger) }
-        let logger = self.logger
-        withConnection(pid.node) { c in Self.send(message, to: pid, from: sender, on: c, logger: logger) }
-    }
-
-    private static func send(_ message: Term, to pid: Pid, from sender: Pid?, on c: Connection, logger: Logger) {
-        if let sender, c.flags.contains(.sendSender) {
-            c.send(.sendSender(from: sender, to: pid), payload: message, logger: logger)
-        } else {
-            c.send(.send(to: pid), payload: message, logger: logger)
-        }
+        route(.send(message: message, to: pid, from: sender), to: pid.node, sender: sender)
     }
 
     func send(_ message: Term, toName name: Atom, on peer: Atom, from sender: Pid) {
-        if let c = connection(to: peer) { return c.send(.regSend(from: sender, toName: name), payload: message, logger: logger) }
-        let logger = self.logger
-        withConnection(peer) { c in c.send(.regSend(from: sender, toName: name), payload: message, logger: logger) }
+        route(.regSend(message: message, name: name, from: sender), to: peer, sender: sender)
     }
 
     func send(_ message: Term, toAlias alias: Reference, from sender: Pid) {
-        let logger = self.logger
-        withConnection(alias.node) { c in
-            // Without DFLAG_ALIAS the peer cannot have made the alias, and would not understand ALIAS_SEND.
-            guard c.flags.contains(.alias) else { return }
-            c.send(.aliasSend(from: sender, alias: alias), payload: message, logger: logger)
-        }
+        route(.aliasSend(message: message, alias: alias, from: sender), to: alias.node, sender: sender)
     }
 
     func link(_ local: Pid, _ remote: Pid) {
-        let logger = self.logger
-        withConnection(remote.node) { c in c.send(.link(from: local, to: remote), logger: logger) }
+        route(.link(from: local, to: remote), to: remote.node, sender: local)
     }
 
     func unlink(_ local: Pid, _ remote: Pid) {
-        let logger = self.logger
-        let id = UInt64.random(in: 1...UInt64.max)
-        withConnection(remote.node) { c in
-            if c.flags.contains(.unlinkID) {
-                c.send(.unlinkID(id: id, from: local, to: remote), logger: logger)
-            } else {
-                c.send(.unlink(from: local, to: remote), logger: logger)
-            }
-        }
+        route(.unlink(id: UInt64.random(in: 1...UInt64.max), from: local, to: remote), to: remote.node, sender: local)
     }
 
     func exit(from: Pid, to remote: Pid, reason: Term, link: Bool) {
-        let logger = self.logger
-        withConnection(remote.node) { c in
-            let payload = c.flags.contains(.exitPayload)
-            switch (link, payload) {
-            case (true, true): c.send(.payloadExit(from: from, to: remote), payload: reason, logger: logger)
-            case (true, false): c.send(.exit(from: from, to: remote, reason: reason), logger: logger)
-            case (false, true): c.send(.payloadExit2(from: from, to: remote), payload: reason, logger: logger)
-            case (false, false): c.send(.exit2(from: from, to: remote, reason: reason), logger: logger)
-            }
-        }
+        route(.exit(from: from, to: remote, reason: reason, link: link), to: remote.node, sender: from)
     }
 
     func monitor(_ watcher: Pid, _ target: Term, on peer: Atom, reference: Reference) {
-        let logger = self.logger
         let processTarget: ProcessTarget = target.pidValue.map { .pid($0) } ?? .name(target.atomValue ?? "undefined")
-        let node = self.node
-        // No connection means the target is unreachable: DOWN noconnection, as Erlang reports it.
-        Task {
-            if await self.connect(peer), let c = self.connection(to: peer) {
-                c.send(.monitorP(from: watcher, to: processTarget, reference: reference), logger: logger)
-            } else {
-                let object: Term = target.pidValue.map { .pid($0) } ?? .tuple(target, .atom(peer))
-                node.send(.tuple("DOWN", .reference(reference), "process", object, ExitReason.noconnection), to: watcher)
-            }
-        }
+        // No connection to be had means the target is unreachable: the node-down path gives DOWN noconnection.
+        route(.monitor(watcher: watcher, target: processTarget, reference: reference), to: peer, sender: watcher)
     }
 
     func demonitor(_ watcher: Pid, _ target: Term, on peer: Atom, reference: Reference) {
-        guard let c = connection(to: peer) else { return }
         let processTarget: ProcessTarget = target.pidValue.map { .pid($0) } ?? .name(target.atomValue ?? "undefined")
-        c.send(.demonitorP(from: watcher, to: processTarget, reference: reference), logger: logger)
+        route(.demonitor(watcher: watcher, target: processTarget, reference: reference), to: peer, sender: watcher)
     }
 
     func monitorExit(watcher: Pid, object: Term, from target: Pid, reference: Reference, reason: Term) {
-        guard let c = connection(to: watcher.node) else { return }
         // A monitor by name reports the name (the object is {Name, Node}).
         let from: ProcessTarget = object.tupleElements?.first?.atomValue.map { .name($0) } ?? .pid(target)
-        if c.flags.contains(.exitPayload) {
-            c.send(.payloadMonitorPExit(from: from, to: watcher, reference: reference), payload: reason, logger: logger)
-        } else {
-            c.send(.monitorPExit(from: from, to: watcher, reference: reference, reason: reason), logger: logger)
-        }
+        route(.monitorExit(watcher: watcher, from: from, reference: reference, reason: reason), to: watcher.node, sender: nil)
+    }
+
+    func spawnRequest(_ requestID: Reference, from: Pid, groupLeader: Pid, on peer: Atom, entry: ModuleFunctionArity,
+                      options: [Term], arguments: [Term]) {
+        route(.spawnRequest(requestID: requestID, from: from, groupLeader: groupLeader, entry: entry, options: options,
+                            arguments: arguments), to: peer, sender: from)
     }
 
     // MARK: shutdown
 
     func shutdown() async {
-        let (listener, connections, registration, attempts, waiters) = state.withLock { s in
-            s.shutDown = true
-            let w = s.waiters.values.flatMap { $0 }
-            s.waiters.removeAll()
-            return (s.listener, Array(s.connections.values), s.registration, Array(s.attemptChannels.values), w)
+        let (listener, registration, actions) = state.withLock { s in
+            (s.listener, s.registration, s.manager.shutdown())
         }
-        for w in waiters { w.resume(returning: false) }
-        for a in attempts { a.close(promise: nil) }
-        for c in connections { c.close() }
+        perform(actions)
         try? await listener?.close()
         await registration?.close()
         let toResume = shutdownWaiters.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -521,11 +487,11 @@ public enum NodeStartError: Error, Sendable, CustomStringConvertible {
 
 enum NodeConnectError: Error, CustomStringConvertible {
     case notRegistered(Atom)
-    case simultaneousLost(Atom)
+    case badName(Atom)
     var description: String {
         switch self {
         case .notRegistered(let n): return "\(n) is not registered in EPMD"
-        case .simultaneousLost(let n): return "\(n) answered nok but its own connection never came"
+        case .badName(let n): return "\(n) is not a node name this node can reach (name@host of our name kind)"
         }
     }
 }

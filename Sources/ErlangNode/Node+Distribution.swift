@@ -1,6 +1,7 @@
 import Synchronization
 import ErlangDistribution
 import ErlangEPMD
+import NIOPosix
 public import ErlangTerm
 public import Logging
 
@@ -15,7 +16,8 @@ extension Node {
         setup: (@Sendable (Node) async throws -> Void)? = nil
     ) async throws -> Node {
         let node = Node(name: configuration.name, creation: 1, logger: logger)
-        let service = DistributionService(node: node, configuration: configuration, logger: logger)
+        let service = DistributionService(node: node, configuration: configuration, logger: logger,
+                                          group: configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
         node.router = service
         node.startNetKernel()
         // `global_name_server` and `pg`, so that OTP's global:sync() and pg do not stall on us (visible nodes only).

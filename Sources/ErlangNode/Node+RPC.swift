@@ -93,21 +93,21 @@ extension Node {
     /// SPAWN_REQUEST from a process, with link/monitor options; the reply arrives in its mailbox.
     func spawnRequest(from p: Process, on peer: Atom, module: Atom, function: Atom, arguments: [Term],
                       link: Bool, monitor: Bool, timeout: Duration) async -> (pid: Pid, monitor: Reference?)? {
-        guard let distribution, await distribution.connect(peer), let connection = distribution.connection(to: peer) else { return nil }
+        guard let router else { return nil }
         let request = makeReference()
         var options: [Term] = []
         if link { options.append("link") }
         if monitor { options.append("monitor") }
-        connection.send(
-            .spawnRequest(requestID: request, from: p.pid, groupLeader: p.pid,
-                          entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count), options: options),
-            payload: .list(arguments), logger: logger)
+        router.spawnRequest(request, from: p.pid, groupLeader: p.pid, on: peer,
+                            entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count),
+                            options: options, arguments: arguments)
         guard let reply = await p.receive(timeout: timeout, where: { $0.tagged("$spawn_reply")?.first == .reference(request) }),
               let pid = reply[3]?.pidValue else { return nil }
         let flags = SpawnReplyFlags(rawValue: UInt64(reply[2]?.intValue ?? 0))
         if flags.contains(.link) { _ = remoteLinked(local: p.pid, remote: pid) }
         if flags.contains(.monitor) {
             p.handle.withSignals { $0.startMonitoring(.pid(pid), reference: request) }
+            noteRemote(p.handle, node: pid.node)
             return (pid, request)
         }
         return (pid, nil)
@@ -116,14 +116,13 @@ extension Node {
     /// Asks another node to start `M:F(A)` (SPAWN_REQUEST) and returns the new pid, like `spawn(Node, M, F, A)`.
     public func spawn(on peer: Atom, module: Atom, function: Atom, arguments: [Term], timeout: Duration = .seconds(10)) async -> Pid? {
         if peer == name { return spawn(module: module, function: function, arguments: arguments) }
-        guard let distribution, await distribution.connect(peer), let connection = distribution.connection(to: peer) else { return nil }
+        guard let router else { return nil }
         let result: Pid? = await withCheckedContinuation { continuation in
             spawn { p in
                 let request = p.makeReference()
-                connection.send(
-                    .spawnRequest(requestID: request, from: p.pid, groupLeader: p.pid,
-                                  entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count), options: []),
-                    payload: .list(arguments), logger: self.logger)
+                router.spawnRequest(request, from: p.pid, groupLeader: p.pid, on: peer,
+                                    entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count),
+                                    options: [], arguments: arguments)
                 let reply = await p.receive(timeout: timeout) { $0.tagged("$spawn_reply")?.first == .reference(request) }
                 continuation.resume(returning: reply?[3]?.pidValue)
             }
@@ -178,13 +177,9 @@ extension Node {
         }
         register(module: "erlang", function: "disconnect_node", arity: 1) { p, args in
             guard let peer = args[0].atomValue else { throw ErlangError("badarg") }
-            // Answer first: the caller may be the node being disconnected.
-            let node = p.node
-            Task {
-                try? await Task.sleep(for: .milliseconds(50))
-                node.disconnect(peer)
-            }
-            return node.nodes(.connected).contains(peer) ? .true : .false
+            // As in OTP: the connection goes now (what was sent to the peer before is written first). When the
+            // caller is the peer itself, its answer is lost with the connection and it sees nodedown.
+            return p.node.disconnect(peer) ? .true : .false
         }
         register(module: "erlang", function: "spawn", arity: 4) { p, args in
             guard let target = args[0].atomValue, let m = args[1].atomValue, let f = args[2].atomValue,

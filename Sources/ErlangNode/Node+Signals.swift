@@ -19,6 +19,7 @@ extension Node {
             registry.withLock { table in if table[name]?.id == handle.id { table[name] = nil } }
         }
         dropAliases(outcome.aliases)
+        forgetRemote(handle)
         processes.withLock { _ = $0.removeValue(forKey: handle.id) }
         let me = pid(of: handle)
         for action in outcome.actions { perform(action, from: me) }
@@ -82,6 +83,7 @@ extension Node {
                 }
                 return
             }
+            if other.node != name { noteRemote(handle, node: other.node) }
         }
         if !isLocal(a) { router?.link(b, a) } else if !isLocal(b) { router?.link(a, b) }
     }
@@ -96,7 +98,9 @@ extension Node {
 
     /// A remote process linked to a local one (LINK from the network); `false` when the local one is dead.
     func remoteLinked(local: Pid, remote: Pid) -> Bool {
-        handle(of: local)?.withSignals { $0.link(remote) } ?? false
+        guard let handle = handle(of: local), handle.withSignals({ $0.link(remote) }) else { return false }
+        noteRemote(handle, node: remote.node)
+        return true
     }
 
     func remoteUnlinked(local: Pid, remote: Pid) {
@@ -116,10 +120,16 @@ extension Node {
         let watcherHandle = handle(of: watcher)
         switch target {
         case .pid(let pid) where !isLocal(pid) && pid.node != name:
-            watcherHandle?.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
+            if let watcherHandle {
+                watcherHandle.withSignals { $0.startMonitoring(.pid(pid), reference: ref) }
+                noteRemote(watcherHandle, node: pid.node)
+            }
             router?.monitor(watcher, .pid(pid), on: pid.node, reference: ref)
         case .name(let n, let node?) where node != name:
-            watcherHandle?.withSignals { $0.startMonitoring(.name(n, node: node), reference: ref) }
+            if let watcherHandle {
+                watcherHandle.withSignals { $0.startMonitoring(.name(n, node: node), reference: ref) }
+                noteRemote(watcherHandle, node: node)
+            }
             router?.monitor(watcher, .atom(n), on: node, reference: ref)
         case .pid(let pid):
             monitorLocal(watcherHandle, watcher: watcher, target: pid, object: .pid(pid), reference: ref)
@@ -147,7 +157,9 @@ extension Node {
     /// target was alive.
     @discardableResult
     func addLocalMonitor(watcher: Pid, target: Pid, object: Term, reference: Reference) -> Bool {
-        let alive = handle(of: target)?.withSignals { $0.monitored(by: watcher, object: object, reference: reference) } ?? false
+        let targetHandle = handle(of: target)
+        let alive = targetHandle?.withSignals { $0.monitored(by: watcher, object: object, reference: reference) } ?? false
+        if alive, let targetHandle, watcher.node != name { noteRemote(targetHandle, node: watcher.node) }
         if !alive {
             if isLocal(watcher) || watcher.node == name {
                 send(.tuple("DOWN", .reference(reference), "process", object, ExitReason.noproc), to: watcher)
@@ -189,14 +201,52 @@ extension Node {
         handle(of: pid)?.withSignals { $0.trapExit = value }
     }
 
-    /// Every link and monitor toward `node` fires, as when its connection goes down.
+    /// Every link and monitor toward `node` fires, as when its connection goes down. Visits only the processes
+    /// that have (or had) a link or monitor involving that node (the index kept by ``noteRemote(_:node:)``).
     func nodeDown(_ node: Atom) {
-        let all = processes.withLock { Array($0.values) }
-        for handle in all {
-            let (messages, reason) = handle.withSignals { $0.nodeDown(node) }
+        let ids = remoteInterest.withLock { $0.removeValue(forKey: node) ?? [] }
+        guard !ids.isEmpty else { return }
+        let handles = processes.withLock { table in ids.compactMap { table[$0] } }
+        for handle in handles {
+            let (messages, reason) = handle.record.withLock { r -> ([Term], Term?) in
+                r.remoteNodes.removeAll { $0 == node }
+                return r.signals.nodeDown(node)
+            }
             for message in messages { deliver(message, to: handle) }
             if let reason { terminate(handle, reason: reason) }
         }
+    }
+
+    /// Records that a process has a link or monitor involving `node`, so that nodedown visits it.
+    func noteRemote(_ handle: ProcessHandle, node: Atom) {
+        let isNew = handle.record.withLock { r -> Bool in
+            guard r.signals.isAlive, !r.remoteNodes.contains(node) else { return false }
+            r.remoteNodes.append(node)
+            return true
+        }
+        if isNew { remoteInterest.withLock { _ = $0[node, default: []].insert(handle.id) } }
+    }
+
+    /// A process ended: it leaves the nodedown index.
+    private func forgetRemote(_ handle: ProcessHandle) {
+        let nodes = handle.record.withLock { r -> [Atom] in
+            defer { r.remoteNodes = [] }
+            return r.remoteNodes
+        }
+        guard !nodes.isEmpty else { return }
+        remoteInterest.withLock { index in
+            for node in nodes {
+                index[node]?.remove(handle.id)
+                if index[node]?.isEmpty == true { index[node] = nil }
+            }
+        }
+    }
+
+    /// Marks a process that sent to a busy connection: it waits for it at its next suspension point.
+    func noteBusy(_ sender: Pid, peer: Atom) {
+        guard let handle = handle(of: sender) else { return }
+        handle.record.withLock { $0.busyPeer = peer }
+        handle.busy.store(true, ordering: .releasing)
     }
 }
 

@@ -1,4 +1,5 @@
 public import ErlangTerm
+import ErlangDistribution
 public import Logging
 import Synchronization
 
@@ -20,6 +21,8 @@ public final class Node: Sendable {
     let spawnGates = Mutex<[UInt32: Reference]>([:])
     /// Active process aliases: alias → (owner, whether the first message through it removes it).
     let aliases = Mutex<[Reference: (owner: UInt32, once: Bool)]>([:])
+    /// Which local processes have links or monitors involving each remote node, so nodedown visits only them.
+    let remoteInterest = Mutex<[Atom: Set<UInt32>]>([:])
 
     /// Creates a node runtime. `creation` is normally what EPMD assigned; it can be changed until processes exist.
     public init(name: Atom, creation: UInt32 = 1, logger: Logger = Logger(label: "erlang-node")) {
@@ -202,4 +205,6 @@ protocol RemoteRouter: Sendable {
     func monitor(_ watcher: Pid, _ target: Term, on node: Atom, reference: Reference)
     func demonitor(_ watcher: Pid, _ target: Term, on node: Atom, reference: Reference)
     func monitorExit(watcher: Pid, object: Term, from target: Pid, reference: Reference, reason: Term)
+    func spawnRequest(_ requestID: Reference, from: Pid, groupLeader: Pid, on peer: Atom, entry: ModuleFunctionArity,
+                      options: [Term], arguments: [Term])
 }

@@ -1,3 +1,4 @@
+public import NIOCore
 public import ErlangTerm
 
 /// How a node is named, reached and connected.
@@ -42,6 +43,11 @@ public struct NodeConfiguration: Sendable {
     public var policy: any NetKernelPolicy = OpenPolicy()
     /// The carrier of distribution connections (TCP unless another is plugged in).
     public var transport: any DistributionTransport = TCPTransport()
+    /// The event loops of the node's connections (`nil`: SwiftNIO's shared `MultiThreadedEventLoopGroup.singleton`).
+    public var eventLoopGroup: (any EventLoopGroup)? = nil
+    /// Unsent bytes per connection beyond which a process sending to it waits until it drains (OTP's busy
+    /// distribution port: `dist_buf_busy_limit`, `erl +zdbbl`; 1 MB by default as in OTP). Nothing is dropped.
+    public var distributionBufferBusyLimit = 1024 * 1024
     /// Whether the node requires what OTP 26+ requires of peers (V4_NC and UNLINK_ID) instead of OTP 25's set.
     public var requireOTP26Flags = false
 

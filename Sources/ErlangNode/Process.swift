@@ -1,4 +1,5 @@
 public import ErlangTerm
+import Synchronization
 
 /// What a running process can do: its pid, its mailbox, and Erlang's process BIFs.
 public struct Process: Sendable {
@@ -15,13 +16,25 @@ public struct Process: Sendable {
     public var pid: Pid { node.pid(of: handle) }
 
     /// The next message, waiting at most `timeout` (`nil`: forever); `nil` at the timeout.
+    /// Like every suspension point, it first waits while a connection this process sent to is busy.
     public func receive(timeout: Duration? = nil) async -> Term? {
-        await handle.receive(timeout: timeout) { _ in true }
+        if handle.busy.load(ordering: .relaxed) { await waitIfBusy() }
+        return await handle.receive(timeout: timeout) { _ in true }
     }
 
     /// The first message that matches `predicate`, leaving the others in order (selective receive).
     public func receive(timeout: Duration? = nil, where predicate: (Term) -> Bool) async -> Term? {
-        await handle.receive(timeout: timeout, matching: predicate)
+        if handle.busy.load(ordering: .relaxed) { await waitIfBusy() }
+        return await handle.receive(timeout: timeout, matching: predicate)
+    }
+
+    /// Flow control, as OTP suspends a process that sends to a busy distribution port: when a send of this
+    /// process left a connection with more unsent bytes than its limit
+    /// (``NodeConfiguration/distributionBufferBusyLimit``), waits until the connection drains below it (or is
+    /// gone); otherwise returns at once. `receive` does this first; a loop that only sends calls it itself.
+    public func waitIfBusy() async {
+        guard let peer = handle.takeBusyPeer() else { return }
+        await node.distribution?.waitWhileBusy(peer)
     }
 
     /// Sends a message to a pid.

@@ -11,12 +11,18 @@ final class ProcessHandle: Mailbox, @unchecked Sendable {
         var task: Task<Void, Never>?
         /// Its active aliases (see `Node+Aliases.swift`).
         var aliases: [Reference] = []
+        /// Nodes this process has links or monitors with (its entries in the node's nodedown index).
+        var remoteNodes: [Atom] = []
+        /// The peer whose busy connection this process must wait for at its next suspension point.
+        var busyPeer: Atom?
     }
 
     /// The number in the process's pid; ``Node/pid(of:)`` makes the pid with the node's current creation
     /// (which changes once, when the node registers with EPMD).
     let id: UInt32
     let record = Mutex(Record())
+    /// Set when ``Record/busyPeer`` is: the cheap check every `receive` makes.
+    let busy = Atomic<Bool>(false)
 
     init(id: UInt32) {
         self.id = id
@@ -24,6 +30,16 @@ final class ProcessHandle: Mailbox, @unchecked Sendable {
     }
 
     var isAlive: Bool { record.withLock { $0.signals.isAlive } }
+
+    /// The busy peer to wait for, if a send marked one; clears the mark.
+    func takeBusyPeer() -> Atom? {
+        guard busy.load(ordering: .acquiring) else { return nil }
+        busy.store(false, ordering: .relaxed)
+        return record.withLock { r in
+            defer { r.busyPeer = nil }
+            return r.busyPeer
+        }
+    }
 
     /// Runs `body` on the process's signal state.
     @discardableResult

@@ -76,7 +76,8 @@ public final class InteropWorld: Sendable {
         cookie: String? = nil,
         tickTime: Duration = .seconds(60),
         setupTime: Duration = .seconds(7),
-        setup: (@Sendable (Node) async throws -> Void)? = nil
+        setup: (@Sendable (Node) async throws -> Void)? = nil,
+        configure: (@Sendable (inout NodeConfiguration) -> Void)? = nil
     ) async throws -> Node {
         var config = NodeConfiguration(name: Atom(nodeName(alive)), nameKind: .short, cookie: cookie ?? self.cookie)
         config.hidden = hidden
@@ -84,6 +85,7 @@ public final class InteropWorld: Sendable {
         config.setupTime = setupTime
         config.discovery = .epmd(port: epmdPort, startEmbedded: false)
         config.bindAddress = "127.0.0.1"
+        configure?(&config)
         var logger = Logger(label: "test-\(alive)")
         logger.logLevel = .warning
         let node = try await Node.start(config, logger: logger, setup: setup)

@@ -18,6 +18,28 @@ enum DemoServices {
             try await serverLoop(p)
             return "ok"
         }
+        // s:flood(To, Count, Size) (CONTRACT.md §17.1): Count messages {flood, I, <<Size bytes>>} as fast as flow
+        // control lets them go; a busy connection holds this process back, nothing is dropped.
+        node.register(module: "s", function: "flood", arity: 3) { p, args in
+            guard let count = args[1].intValue, count >= 0, let size = args[2].intValue, size >= 0, size <= 1 << 30 else {
+                throw ErlangError("badarg")
+            }
+            let payload = Term.binary([UInt8](repeating: 0x2A, count: Int(size)))
+            var i: Int64 = 1
+            while i <= count {
+                let message: Term = .tuple("flood", .integer(i), payload)
+                switch args[0] {
+                case .pid(let to): p.send(message, to: to)
+                case .atom(let name): p.send(message, to: name)
+                case .tuple(let e) where e.count == 2 && e[0].atomValue != nil && e[1].atomValue != nil:
+                    p.send(message, to: e[0].atomValue!, on: e[1].atomValue!)
+                default: throw ErlangError("badarg")
+                }
+                await p.waitIfBusy()
+                i += 1
+            }
+            return "ok"
+        }
         node.register(module: "s", function: "echo", arity: 0) { p, _ in
             try await echo(p)
             return "ok"

@@ -35,8 +35,11 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .customLong("name"), help: "Long node name: NAME@HOST, used verbatim.")
     var longName: String?
 
-    @Option(help: "The magic cookie (default: ~/.erlang.cookie, created if missing).")
+    @Option(help: "The magic cookie (default: read from the cookie file).")
     var cookie: String?
+
+    @Option(help: "The cookie file (default: ~/.erlang.cookie; created with mode 0400 if missing, refused if group or others can read it).")
+    var cookieFile: String?
 
     @Flag(help: "Run as a hidden node: not published, every connection hidden.")
     var hidden = false
@@ -77,7 +80,7 @@ struct NodeOptions: ParsableArguments {
         }
         guard NodeConfiguration.host(of: Atom(full)) != nil else { throw ValidationError("bad node name \(full)") }
         let cookieValue: String
-        if let cookie { cookieValue = cookie } else { cookieValue = try Cookie.load() }
+        if let cookie { cookieValue = cookie } else { cookieValue = try Cookie.load(path: cookieFile ?? Cookie.defaultPath) }
         var config = NodeConfiguration(name: Atom(full), nameKind: kind, cookie: cookieValue)
         config.hidden = hidden
         config.netTickTime = .seconds(netTicktime)

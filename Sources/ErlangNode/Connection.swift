@@ -233,10 +233,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Set once the connection is being closed for a bad frame: nothing more is read or logged.
     private var failed = false
 
-    init(connection: Connection, service: DistributionService) {
+    init(connection: Connection, service: DistributionService, limits: DistributionMessageParser.Limits = .default) {
         self.connection = connection
         self.service = service
-        self.parser = DistributionMessageParser()
+        self.parser = DistributionMessageParser(limits: limits)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -288,8 +288,10 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         let channel = connection.channel
         do {
             try channel.pipeline.syncOperations.addHandlers([
-                ByteToMessageHandler(DistributionFrameDecoder()),
-                ConnectionHandler(connection: connection, service: self),
+                ByteToMessageHandler(DistributionFrameDecoder(maximumFrameSize: configuration.maximumMessageSize)),
+                ConnectionHandler(connection: connection, service: self, limits: DistributionMessageParser.Limits(
+                    maximumMessageSize: configuration.maximumMessageSize,
+                    maximumReassemblyBytes: max(256 * 1024 * 1024, 2 * configuration.maximumMessageSize))),
             ])
         } catch {
             logger.error("cannot set up the connection to \(peer): \(error)")

@@ -1,5 +1,6 @@
 public import NIOCore
 public import ErlangTerm
+import ErlangDistribution
 
 /// How a node is named, reached and connected.
 public struct NodeConfiguration: Sendable {
@@ -48,6 +49,10 @@ public struct NodeConfiguration: Sendable {
     /// Unsent bytes per connection beyond which a process sending to it waits until it drains (OTP's busy
     /// distribution port: `dist_buf_busy_limit`, `erl +zdbbl`; 1 MB by default as in OTP). Nothing is dropped.
     public var distributionBufferBusyLimit = 1024 * 1024
+    /// The largest message a peer may send, in bytes: one frame, or one message reassembled from fragments. A frame
+    /// that declares more is refused as soon as its length arrives and closes that connection (with one log
+    /// line). 128 MiB by default: OTP fragments at 64 KiB, and no default OTP message comes near it.
+    public var maximumMessageSize = DistributionLimits.defaultMaximumMessageSize
     /// Whether the node requires what OTP 26+ requires of peers (V4_NC and UNLINK_ID) instead of OTP 25's set.
     public var requireOTP26Flags = false
 

@@ -27,7 +27,7 @@ private struct Counter: GenServer {
         try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)"), body)
     }
 
-    @Test func threeSwiftNodesMeshAndLinksFireOnNodeDown() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func threeSwiftNodesMeshAndLinksFireOnNodeDown() async throws {
         try await withWorld { world in
             let a = try await world.swiftNode(TestEnvironment.uniqueName("a"))
             let b = try await world.swiftNode(TestEnvironment.uniqueName("b"))
@@ -66,7 +66,7 @@ private struct Counter: GenServer {
         }
     }
 
-    @Test func genServerBothWays() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func genServerBothWays() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("gs")) { node in
                 try node.startServer(Counter(), state: 0, name: "counter")
@@ -98,7 +98,7 @@ private struct Counter: GenServer {
         }
     }
 
-    @Test func policyRefusesNodesAndRemoteSpawn() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func policyRefusesNodesAndRemoteSpawn() async throws {
         try await withWorld { world in
             var config = NodeConfiguration(name: Atom("\(TestEnvironment.uniqueName("pol"))@\(world.host)"), nameKind: .short, cookie: world.cookie)
             config.discovery = .epmd(port: world.epmdPort, startEmbedded: false)

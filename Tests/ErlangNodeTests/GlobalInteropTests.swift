@@ -8,17 +8,17 @@ import Testing
 /// returns, global names registered on one BEAM node reach the others) nor upset `pg`; global locks that include
 /// the Swift node behave like OTP's. Against OTP 25 and OTP 28 (their `global` differ in minor ways).
 @Suite(.serialized) struct GlobalInteropTests {
-    @Test func globalAndPgInMixedClusterOTP25() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func globalAndPgInMixedClusterOTP25() async throws {
         guard OTPInstallation.enabled(.otp25) else { return }
         try await mixedCluster(try requireOTP(.otp25, "OTP 25 (erlang-nox)"))
     }
 
-    @Test func globalAndPgInMixedClusterOTP28() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp28))) func globalAndPgInMixedClusterOTP28() async throws {
         guard OTPInstallation.enabled(.otp28) else { return }
         try await mixedCluster(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)"))
     }
 
-    @Test func hiddenNodeRunsNoGlobal() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func hiddenNodeRunsNoGlobal() async throws {
         guard OTPInstallation.enabled(.otp25) else { return }
         try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { world in
             let hidden = try await world.swiftNode(TestEnvironment.uniqueName("hid"), hidden: true)

@@ -25,7 +25,7 @@ import Testing
         return closed
     }
 
-    @Test func garbageOnTheDistributionPortClosesOnlyThatConnection() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func garbageOnTheDistributionPortClosesOnlyThatConnection() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("g"), setupTime: .seconds(2))
             let other = try await world.swiftNode(TestEnvironment.uniqueName("h"))
@@ -54,7 +54,7 @@ import Testing
         }
     }
 
-    @Test func undecodableMessageOnAnEstablishedConnectionClosesIt() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func undecodableMessageOnAnEstablishedConnectionClosesIt() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("u"))
             let group = MultiThreadedEventLoopGroup.singleton
@@ -80,7 +80,7 @@ import Testing
         }
     }
 
-    @Test func stalledHandshakeDoesNotBlockOthers() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func stalledHandshakeDoesNotBlockOthers() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("s"))
             // Half a send_name, then silence.
@@ -93,7 +93,7 @@ import Testing
         }
     }
 
-    @Test func longNamesNeverMixWithShortNames() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func longNamesNeverMixWithShortNames() async throws {
         try await withWorld { world in
             var config = NodeConfiguration(name: Atom("long\(getpid())@127.0.0.1"), nameKind: .long, cookie: world.cookie)
             config.discovery = .epmd(port: world.epmdPort, startEmbedded: false)
@@ -129,7 +129,7 @@ import Testing
         }
     }
 
-    @Test func listenPortRangeIsHonoured() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func listenPortRangeIsHonoured() async throws {
         try await withWorld { world in
             let low = try TestEnvironment.freePort()
             var config = NodeConfiguration(name: Atom("\(TestEnvironment.uniqueName("pr"))@\(world.host)"), nameKind: .short, cookie: world.cookie)
@@ -143,7 +143,7 @@ import Testing
         }
     }
 
-    @Test func visibleNodesMeshHiddenOnesDoNot() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func visibleNodesMeshHiddenOnesDoNot() async throws {
         try await withWorld { world in
             let t1 = try await world.swiftNode(TestEnvironment.uniqueName("m1"))
             let t2 = try await world.swiftNode(TestEnvironment.uniqueName("m2"))

@@ -236,3 +236,35 @@ import Synchronization
         #expect(node.whereis("pg").map(node.isAlive) == true)
     }
 }
+
+/// Nodedown visits only the processes with links or monitors toward that node (an index), not every process.
+@Suite struct NodeDownIndexTests {
+    @Test func nodedownReachesExactlyTheInterestedProcesses() async throws {
+        let node = Node(name: "t@h")
+        let probe = Mailbox()
+        let remote = Pid(node: "far@h", id: 7, serial: 0, creation: 3)
+        // Many processes with nothing toward far@h, and two with a monitor and a link.
+        for _ in 0..<2000 { node.spawn { p in _ = await p.receive() } }
+        let watcher = node.spawn { p in
+            _ = p.monitor(.pid(remote))
+            probe.deliver("monitoring")
+            if let m = await p.receive(timeout: .seconds(10)) { probe.deliver(.tuple("watcher", m)) }
+        }
+        let linked = node.spawn { p in
+            p.trapExit(true)
+            p.link(remote)
+            probe.deliver("linked")
+            if let m = await p.receive(timeout: .seconds(10)) { probe.deliver(.tuple("linked", m)) }
+        }
+        _ = (watcher, linked)
+        for _ in 0..<2 { #expect(await probe.receive(timeout: .seconds(5)) { $0 == "monitoring" || $0 == "linked" } != nil) }
+        let indexed = node.remoteInterest.withLock { $0["far@h"] ?? [] }
+        #expect(indexed.count == 2, "only the two processes are indexed for far@h")
+        node.nodeDown("far@h")
+        let down = await probe.receive(timeout: .seconds(5)) { $0[0] == "watcher" }
+        #expect(down?[1]?[0] == "DOWN" && down?[1]?[4] == "noconnection")
+        let exit = await probe.receive(timeout: .seconds(5)) { $0[0] == "linked" }
+        #expect(exit?[1]?[0] == "EXIT" && exit?[1]?[2] == "noconnection")
+        #expect(node.remoteInterest.withLock { $0["far@h"] } == nil, "the index entry is consumed")
+    }
+}

@@ -14,7 +14,7 @@ import Testing
 
     private static let idle = "register(runner, self()), io:format(\"READY~n\"), receive stop -> halt() after 60000 -> halt() end."
 
-    @Test func rpcFamilyIntoSwift() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func rpcFamilyIntoSwift() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("rpc")) { node in
                 node.register(module: "calc", function: "add", arity: 2) { _, a in .integer(Int64(a[0].intValue! + a[1].intValue!)) }
@@ -50,7 +50,7 @@ import Testing
         }
     }
 
-    @Test func aliasesBothWays() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func aliasesBothWays() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("al")) { node in
                 // Makes an alias, hands it to the Erlang caller, echoes what arrives through it, then answers the
@@ -87,7 +87,7 @@ import Testing
         }
     }
 
-    @Test func linksAndMonitorsBothWays() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func linksAndMonitorsBothWays() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("lm")) { node in
                 node.register(module: "s", function: "echo", arity: 0) { p, _ in
@@ -125,7 +125,7 @@ import Testing
         }
     }
 
-    @Test func swiftSpawnsOnErlangWithLinkAndMonitor() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func swiftSpawnsOnErlangWithLinkAndMonitor() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("sp"))
             let name = TestEnvironment.uniqueName("e")
@@ -154,7 +154,7 @@ import Testing
         }
     }
 
-    @Test func mixedClusterMeshesAfterOneConnect() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func mixedClusterMeshesAfterOneConnect() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("mid"))
             let aName = TestEnvironment.uniqueName("ba"), bName = TestEnvironment.uniqueName("bb")

@@ -118,6 +118,64 @@ extension ExternalTermFormat {
         }
     }
 
+    /// The most bytes deflate can produce from one byte of compressed data (zlib's technical notes).
+    static let maximumDeflateRatio = 1032
+
+    /// Input is handed to zlib in pieces of this size, so that decoding a term from the front of a long buffer
+    /// copies about as much as the term's compressed data, not the whole rest of the buffer.
+    static let inflateChunkSize = 16 * 1024
+
+    /// Inflates the zlib stream at the start of `input`: at most `declaredSize` + 1 bytes come out (so that a
+    /// stream that inflates to more is seen without inflating all of it). Returns the inflated bytes and the
+    /// length of the stream, which ends at zlib's end of stream (its Adler-32 trailer); bytes after it are left.
+    ///
+    /// Where the stream ends: zlib stops consuming input at the end of the stream, so a piece that is not used up
+    /// holds the end. When the input runs out first, one extra byte is offered: a stream that ended exactly with
+    /// the input leaves it unused; one that did not end is truncated (zlib consumes the byte or rejects it).
+    private static func inflate(
+        _ input: UnsafeRawBufferPointer,
+        declaredSize: Int,
+        at offset: Int
+    ) throws(TermDecodingError) -> (ByteBuffer, Int) {
+        func failure(_ reason: String) -> TermDecodingError {
+            TermDecodingError(.badCompression(reason), at: offset)
+        }
+        let decompressor: ZlibDecompressor
+        do {
+            decompressor = try ZlibDecompressor(algorithm: .zlib)
+        } catch {
+            throw failure("cannot start zlib: \(error)")
+        }
+        var inflated = ByteBufferAllocator().buffer(capacity: declaredSize + 1)
+        var piece = ByteBufferAllocator().buffer(capacity: min(input.count, inflateChunkSize) + 1)
+        var consumed = 0
+        while true {
+            let n = min(inflateChunkSize, input.count - consumed)
+            piece.clear()
+            if n > 0 {
+                piece.writeBytes(UnsafeRawBufferPointer(rebasing: input[consumed..<consumed + n]))
+            } else {
+                piece.writeInteger(0 as UInt8)
+            }
+            let offered = piece.readableBytes
+            do {
+                try decompressor.inflate(from: &piece, to: &inflated)
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                // zlib wants more input: the next piece, if there is one.
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                throw failure("inflates to more than the declared \(declaredSize) bytes")
+            } catch {
+                throw failure("\(error)")
+            }
+            if n == 0 {
+                guard piece.readableBytes == offered else { throw failure("the zlib stream is truncated") }
+                return (inflated, consumed)
+            }
+            consumed += offered - piece.readableBytes
+            if piece.readableBytes > 0 { return (inflated, consumed) }
+        }
+    }
+
     private static func decodeVersioned(
         _ reader: inout TermReader,
         raw: UnsafeRawBufferPointer,
@@ -134,16 +192,15 @@ extension ExternalTermFormat {
                 .limitExceeded(limit: "maximumDecompressedSize", value: size, maximum: limits.maximumDecompressedSize),
                 at: tagOffset)
         }
-        // The compressed stream runs to the end of the input.
         let dataStart = reader.position
-        var compressed = ByteBufferAllocator().buffer(capacity: raw.count - dataStart)
-        compressed.writeBytes(UnsafeRawBufferPointer(rebasing: raw[dataStart...]))
-        var inflated = ByteBufferAllocator().buffer(capacity: size)
-        do {
-            try compressed.decompress(to: &inflated, with: .zlib())
-        } catch {
-            throw TermDecodingError(.badCompression("\(error)"), at: dataStart)
+        // Deflate cannot expand a byte into more than 1032, so a larger declared size is a lie: refused before the
+        // buffer for it is allocated.
+        if size > (raw.count - dataStart) * maximumDeflateRatio {
+            throw TermDecodingError(
+                .badCompression("\(size) bytes cannot inflate from \(raw.count - dataStart) bytes"), at: tagOffset)
         }
+        let (inflated, compressedSize) = try inflate(
+            UnsafeRawBufferPointer(rebasing: raw[dataStart...]), declaredSize: size, at: dataStart)
         guard inflated.readableBytes == size else {
             throw TermDecodingError(.badCompression("inflated to \(inflated.readableBytes) bytes, declared \(size)"), at: tagOffset)
         }
@@ -151,12 +208,14 @@ extension ExternalTermFormat {
             var innerReader = TermReader(bytes: body, errorBase: dataStart, limits: limits, atomCache: nil)
             let term = try innerReader.term()
             if innerReader.remaining > 0 {
-                throw TermDecodingError(.trailingBytes(count: innerReader.remaining), at: dataStart)
+                throw TermDecodingError(
+                    .badCompression("\(innerReader.remaining) bytes left after the term in the inflated data"),
+                    at: dataStart)
             }
             return term
         }
-        // Everything after the compressed data's start was consumed by the inflater.
-        while reader.remaining > 0 { _ = try reader.u8() }
+        // The term ends where the zlib stream does; what follows is the caller's.
+        reader.advance(by: compressedSize)
         return inner
     }
 }

@@ -138,27 +138,68 @@ extension Term {
 }
 
 extension Term: CustomStringConvertible {
-    /// The term in Erlang syntax (close to what `io:format("~w")` prints).
+    /// The term in Erlang syntax (close to what `io:format("~w")` prints). Deep terms are printed with an explicit
+    /// stack.
     public var description: String {
-        switch self {
-        case .integer(let v): return String(v)
-        case .bigInteger(let v): return v.description
-        case .float(let d): return "\(d)"
-        case .atom(let a): return Term.quotedAtom(a)
-        case .tuple(let e): return "{" + e.map(\.description).joined(separator: ",") + "}"
-        case .list(let e): return "[" + e.map(\.description).joined(separator: ",") + "]"
-        case .improperList(let e, let tail):
-            return "[" + e.map(\.description).joined(separator: ",") + "|" + tail.description + "]"
-        case .map(let m):
-            return "#{" + m.entries.map { "\($0.key) => \($0.value)" }.joined(separator: ",") + "}"
-        case .binary(let b): return "<<" + b.map(String.init).joined(separator: ",") + ">>"
-        case .bitBinary(let b): return b.description
-        case .pid(let p): return p.description
-        case .port(let p): return p.description
-        case .reference(let r): return r.description
-        case .fun(.export(let m, let f, let a)): return "fun \(Term.quotedAtom(m)):\(Term.quotedAtom(f))/\(a)"
-        case .fun(.local(let f)): return "#Fun<\(f.module).\(f.index)>"
+        enum Work {
+            case term(Term)
+            case text(String)
         }
+        var out = ""
+        var stack: [Work] = [.term(self)]
+        func pushSeparated(_ elements: [Term]) {
+            for i in elements.indices.reversed() {
+                stack.append(.term(elements[i]))
+                if i > 0 { stack.append(.text(",")) }
+            }
+        }
+        while let work = stack.popLast() {
+            let term: Term
+            switch work {
+            case .text(let s):
+                out += s
+                continue
+            case .term(let t):
+                term = t
+            }
+            switch term {
+            case .integer(let v): out += String(v)
+            case .bigInteger(let v): out += v.description
+            case .float(let d): out += "\(d)"
+            case .atom(let a): out += Term.quotedAtom(a)
+            case .tuple(let e):
+                out += "{"
+                stack.append(.text("}"))
+                pushSeparated(e)
+            case .list(let e):
+                out += "["
+                stack.append(.text("]"))
+                pushSeparated(e)
+            case .improperList(let e, let tail):
+                out += "["
+                stack.append(.text("]"))
+                stack.append(.term(tail))
+                stack.append(.text("|"))
+                pushSeparated(e)
+            case .map(let m):
+                out += "#{"
+                stack.append(.text("}"))
+                for i in m.entries.indices.reversed() {
+                    stack.append(.term(m.entries[i].value))
+                    stack.append(.text(" => "))
+                    stack.append(.term(m.entries[i].key))
+                    if i > 0 { stack.append(.text(",")) }
+                }
+            case .binary(let b): out += "<<" + b.map(String.init).joined(separator: ",") + ">>"
+            case .bitBinary(let b): out += b.description
+            case .pid(let p): out += p.description
+            case .port(let p): out += p.description
+            case .reference(let r): out += r.description
+            case .fun(.export(let m, let f, let a)): out += "fun \(Term.quotedAtom(m)):\(Term.quotedAtom(f))/\(a)"
+            case .fun(.local(let f)): out += "#Fun<\(f.module).\(f.index)>"
+            }
+        }
+        return out
     }
 
     /// An atom as Erlang writes it: bare when it is a lowercase identifier, else in single quotes.

@@ -13,7 +13,84 @@ extension Term: Comparable {
     }
 
     /// Three-way comparison in Erlang's term order: negative, zero or positive.
+    ///
+    /// Nesting beyond ``TermEquality/recursionDepth`` is compared with an explicit stack (``TermComparison``),
+    /// so a deep term costs heap, not call stack.
     public static func compare(_ lhs: Term, _ rhs: Term, exact: Bool) -> Int {
+        compare(lhs, rhs, exact: exact, depth: 0)
+    }
+
+    /// The comparison of two terms enclosed by `depth` containers: by recursion for the first levels (the fast
+    /// path), then with an explicit stack.
+    static func compare(_ lhs: Term, _ rhs: Term, exact: Bool, depth: Int) -> Int {
+        if let c = shallowCompare(lhs, rhs, exact: exact) { return c }
+        if depth >= TermEquality.recursionDepth { return TermComparison.compare(lhs, rhs, exact: exact) }
+        switch (lhs, rhs) {
+        case (.tuple(let a), .tuple(let b)):
+            for i in a.indices {
+                let c = compare(a[i], b[i], exact: exact, depth: depth + 1)
+                if c != 0 { return c }
+            }
+            return 0
+        case (.map(let a), .map(let b)):
+            let ea = sortedEntries(a.entries, depth: depth + 1), eb = sortedEntries(b.entries, depth: depth + 1)
+            for i in ea.indices {
+                let c = compare(ea[i].key, eb[i].key, exact: true, depth: depth + 1)
+                if c != 0 { return c }
+            }
+            for i in ea.indices {
+                let c = compare(ea[i].value, eb[i].value, exact: exact, depth: depth + 1)
+                if c != 0 { return c }
+            }
+            return 0
+        default:
+            return compareLists(lhs, rhs, exact: exact, depth: depth)
+        }
+    }
+
+    /// Map entries in key order, for keys enclosed by `depth` containers; entries already in order (as OTP sends
+    /// small maps) are checked in one pass.
+    private static func sortedEntries(_ entries: [TermMap.Entry], depth: Int) -> [TermMap.Entry] {
+        func before(_ x: TermMap.Entry, _ y: TermMap.Entry) -> Bool {
+            compare(x.key, y.key, exact: true, depth: depth) < 0
+        }
+        for i in entries.indices.dropFirst() where !before(entries[i - 1], entries[i]) {
+            return entries.sorted(by: before)
+        }
+        return entries
+    }
+
+    /// Two non-empty lists: element by element, then what follows the shorter (`[]`, or an improper tail).
+    private static func compareLists(_ lhs: Term, _ rhs: Term, exact: Bool, depth: Int) -> Int {
+        func parts(_ t: Term) -> ([Term], Term) {
+            switch t {
+            case .list(let e): return (e, .nil)
+            case .improperList(let e, let tail): return (e, tail)
+            default: return ([], t)
+            }
+        }
+        let (a, ta) = parts(lhs)
+        let (b, tb) = parts(rhs)
+        let n = min(a.count, b.count)
+        for i in 0..<n {
+            let c = compare(a[i], b[i], exact: exact, depth: depth + 1)
+            if c != 0 { return c }
+        }
+        if a.count == b.count { return compare(ta, tb, exact: exact, depth: depth + 1) }
+        // A non-empty rest (rank 9) against the other's tail. A tail that is itself a list (a list built without
+        // `Term.list(_:tail:)`) is compared as the list it continues.
+        if a.count > n {
+            if tb.typeRank == 9 { return compare(.list(Array(a[n...]), tail: ta), tb, exact: exact, depth: depth + 1) }
+            return tb.typeRank < 9 ? 1 : -1
+        }
+        if ta.typeRank == 9 { return compare(ta, .list(Array(b[n...]), tail: tb), exact: exact, depth: depth + 1) }
+        return ta.typeRank < 9 ? -1 : 1
+    }
+
+    /// The comparison of two terms when it does not depend on terms inside them, else `nil` (two non-empty
+    /// containers of the same type, and for tuples and maps of the same size).
+    @inline(__always)
+    static func shallowCompare(_ lhs: Term, _ rhs: Term, exact: Bool) -> Int? {
         let (ra, rb) = (lhs.typeRank, rhs.typeRank)
         if ra != rb { return ra < rb ? -1 : 1 }
         switch (lhs, rhs) {
@@ -21,13 +98,10 @@ extension Term: Comparable {
             return a == b ? 0 : (a < b ? -1 : 1)
         case (.tuple(let a), .tuple(let b)):
             if a.count != b.count { return a.count < b.count ? -1 : 1 }
-            for i in a.indices {
-                let c = compare(a[i], b[i], exact: exact)
-                if c != 0 { return c }
-            }
-            return 0
+            return a.isEmpty ? 0 : nil
         case (.map(let a), .map(let b)):
-            return compareMaps(a, b, exact: exact)
+            if a.count != b.count { return a.count < b.count ? -1 : 1 }
+            return a.isEmpty ? 0 : nil
         case (.binary, _), (.bitBinary, _):
             return compareBits(lhs, rhs)
         case (.pid(let a), .pid(let b)):
@@ -42,7 +116,8 @@ extension Term: Comparable {
             break
         }
         if ra == 0 { return compareNumbers(lhs, rhs, exact: exact) }
-        return compareLists(lhs, rhs, exact: exact)
+        // Lists: both nil (rank 8), or both non-empty (rank 9), whose elements decide.
+        return ra == 8 ? 0 : nil
     }
 
     /// The position of the term's type in Erlang's term order.
@@ -60,42 +135,6 @@ extension Term: Comparable {
         case .improperList: return 9
         case .binary, .bitBinary: return 10
         }
-    }
-
-    private static func compareLists(_ lhs: Term, _ rhs: Term, exact: Bool) -> Int {
-        func parts(_ t: Term) -> ([Term], Term) {
-            switch t {
-            case .list(let e): return (e, .nil)
-            case .improperList(let e, let tail): return (e, tail)
-            default: return ([], t)
-            }
-        }
-        let (a, ta) = parts(lhs)
-        let (b, tb) = parts(rhs)
-        let n = min(a.count, b.count)
-        for i in 0..<n {
-            let c = compare(a[i], b[i], exact: exact)
-            if c != 0 { return c }
-        }
-        // Compare what follows the common prefix: the rest of the longer list (a cons) against the other's tail.
-        let restA: Term = a.count > n ? .list(Array(a[n...]), tail: ta) : ta
-        let restB: Term = b.count > n ? .list(Array(b[n...]), tail: tb) : tb
-        if case .list(let x) = restA, x.isEmpty, case .list(let y) = restB, y.isEmpty { return 0 }
-        return compare(restA, restB, exact: exact)
-    }
-
-    private static func compareMaps(_ a: TermMap, _ b: TermMap, exact: Bool) -> Int {
-        if a.count != b.count { return a.count < b.count ? -1 : 1 }
-        let ea = a.sortedEntries, eb = b.sortedEntries
-        for i in ea.indices {
-            let c = compare(ea[i].key, eb[i].key, exact: true)
-            if c != 0 { return c }
-        }
-        for i in ea.indices {
-            let c = compare(ea[i].value, eb[i].value, exact: exact)
-            if c != 0 { return c }
-        }
-        return 0
     }
 
     private static func compareFuns(_ a: Fun, _ b: Fun) -> Int {

@@ -60,25 +60,15 @@ public struct TermMap: Sendable, Hashable, Sequence, ExpressibleByDictionaryLite
     /// The entries sorted in Erlang's map key order (integers before floats of equal value).
     public var sortedEntries: [Entry] { entries.sorted { Term.mapKeyOrder($0.key, $1.key) } }
 
+    /// Equal when they hold equal keys with equal values, in any order (compared as ``Term/map(_:)``, with an
+    /// explicit stack).
     public static func == (lhs: TermMap, rhs: TermMap) -> Bool {
-        guard lhs.entries.count == rhs.entries.count else { return false }
-        if lhs.entries.count <= 8 {
-            for entry in lhs.entries where rhs[entry.key] != entry.value { return false }
-            return true
-        }
-        var index: [Term: Term] = [:]
-        index.reserveCapacity(rhs.entries.count)
-        for entry in rhs.entries { index[entry.key] = entry.value }
-        for entry in lhs.entries where index[entry.key] != entry.value { return false }
-        return true
+        Term.map(lhs) == Term.map(rhs)
     }
 
+    /// Order-independent, as ``Term/map(_:)`` hashes (with an explicit stack).
     public func hash(into hasher: inout Hasher) {
-        // Order-independent: combine the sum of the entries' own hashes.
-        var sum = 0
-        for entry in entries { sum &+= entry.hashValue }
-        hasher.combine(entries.count)
-        hasher.combine(sum)
+        Term.map(self).hash(into: &hasher)
     }
 
     public var description: String {

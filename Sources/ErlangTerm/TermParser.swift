@@ -28,7 +28,8 @@ public struct TermParser: Sendable {
         public var localCreation: UInt32
         /// Creations of other nodes, for identifiers written with a node name.
         public var creations: [Atom: UInt32]
-        /// Deepest nesting of tuples, lists and maps.
+        /// Deepest nesting of tuples, lists and maps (`[a|[b]]` is one list, not two levels); see
+        /// ``ExternalTermFormat/DecodingLimits/defaultMaximumDepth`` for why the default is what it is.
         public var maximumDepth: Int
         /// Most elements in one container, characters in one string, and bytes in one binary.
         public var maximumCount: Int
@@ -40,7 +41,7 @@ public struct TermParser: Sendable {
             localNode: Atom? = nil,
             localCreation: UInt32 = 0,
             creations: [Atom: UInt32] = [:],
-            maximumDepth: Int = 10_000,
+            maximumDepth: Int = ExternalTermFormat.DecodingLimits.defaultMaximumDepth,
             maximumCount: Int = 1 << 27,
             maximumIntegerDigits: Int = 100_000
         ) {
@@ -52,7 +53,7 @@ public struct TermParser: Sendable {
             self.maximumIntegerDigits = maximumIntegerDigits
         }
 
-        /// No local node; depth 10,000, 2^27 elements, 100,000 digits.
+        /// No local node; depth 1,000, 2^27 elements, 100,000 digits.
         public static let `default` = Options()
     }
 
@@ -75,10 +76,13 @@ public struct TermParser: Sendable {
 
     /// An open container on the explicit stack; its elements so far are `values[start...]` (maps alternate keys
     /// and values there), so appending never copies a container.
+    ///
+    /// A list whose tail is written as another list (`[a|[b|[c]]]`) stays one frame, its elements appended to the
+    /// same run of `values`: `closes` counts the `]` that end it.
     enum Frame {
         case tuple(start: Int)
-        case list(start: Int)
-        case listTail(start: Int)
+        case list(start: Int, closes: Int)
+        case listTail(start: Int, closes: Int)
         case mapKey(start: Int)
         case mapValue(start: Int)
     }
@@ -141,7 +145,7 @@ public struct TermParser: Sendable {
                 if try consume(close) {
                     value = open == "{" ? .tuple([]) : open == "[" ? .nil : .map(TermMap())
                 } else {
-                    stack.append(open == "{" ? .tuple(start: values.count) : open == "[" ? .list(start: values.count) : .mapKey(start: values.count))
+                    stack.append(open == "{" ? .tuple(start: values.count) : open == "[" ? .list(start: values.count, closes: 1) : .mapKey(start: values.count))
                     continue
                 }
             case .punctuation("<<"):
@@ -181,17 +185,34 @@ public struct TermParser: Sendable {
                     if case .punctuation(",") = separator { stack.append(frame); break reduce }
                     if case .punctuation("}") = separator { value = .tuple(take(from: first)); continue reduce }
                     throw unexpected(separator, expected: "',' or '}'", at: at)
-                case .list(let first):
+                case .list(let first, let closes):
                     values.append(value)
                     try checkCount(values.count - first, "list length", at: at)
                     let separator = try nextToken()
                     if case .punctuation(",") = separator { stack.append(frame); break reduce }
-                    if case .punctuation("|") = separator { stack.append(.listTail(start: first)); break reduce }
-                    if case .punctuation("]") = separator { value = .list(take(from: first)); continue reduce }
+                    if case .punctuation("|") = separator {
+                        // A tail written as a list continues this one: `[a|[b|[c]]]` is `[a,b,c]`.
+                        if try consume("[") {
+                            if try consume("]") {
+                                try expectCloses(closes)
+                                value = .list(take(from: first))
+                                continue reduce
+                            }
+                            stack.append(.list(start: first, closes: closes + 1))
+                        } else {
+                            stack.append(.listTail(start: first, closes: closes))
+                        }
+                        break reduce
+                    }
+                    if case .punctuation("]") = separator {
+                        try expectCloses(closes - 1)
+                        value = .list(take(from: first))
+                        continue reduce
+                    }
                     throw unexpected(separator, expected: "',', '|' or ']'", at: at)
-                case .listTail(let first):
-                    let close = try nextToken()
-                    guard case .punctuation("]") = close else { throw unexpected(close, expected: "']'", at: at) }
+                case .listTail(let first, let closes):
+                    try expectCloses(closes)
+                    // The tail is not written as a list, but may be one (a string): appended once.
                     value = .list(take(from: first), tail: value)
                 case .mapKey(let first):
                     let arrow = try nextToken()
@@ -213,6 +234,11 @@ public struct TermParser: Sendable {
                 }
             }
         }
+    }
+
+    /// The `]` that close the lists a list frame stands for.
+    mutating func expectCloses(_ count: Int) throws(TermParseError) {
+        for _ in 0..<count { try expect("]", "']'") }
     }
 
     func checkCount(_ count: Int, _ what: String, at start: Int) throws(TermParseError) {
@@ -294,9 +320,6 @@ public struct TermParser: Sendable {
                 } while try consume("-")
             }
             try appendSegment(value: value, size: size, types: types, to: &bits, at: at)
-            guard bits.bitCount / 8 <= options.maximumCount else {
-                throw error(.limitExceeded(limit: "binary size", value: bits.bitCount / 8, maximum: options.maximumCount), at: at)
-            }
             let sepAt = skipTrivia()
             let separator = try nextToken()
             if case .punctuation(",") = separator { continue }
@@ -330,19 +353,49 @@ public struct TermParser: Sendable {
         case .integer(let v): codes = [v]
         case .string(let s): codes = s.map { Int64($0) }
         }
+        // The segment's size is checked against the limit before a bit of it is stored: one segment of a few
+        // characters (`<<"abc":134217728>>`) can stand for gigabytes.
+        var segmentBits = 0
+        switch encoding {
+        case .integer:
+            let width = size ?? 8
+            if little && width % 8 != 0 {
+                throw error(.invalidBinarySegment("little-endian segments must be whole bytes"), at: at)
+            }
+            let (product, overflow) = width.multipliedReportingOverflow(by: codes.count)
+            segmentBits = overflow ? Int.max : product
+        case .utf8, .utf16, .utf32:
+            guard size == nil else { throw error(.invalidBinarySegment("utf segments take no size"), at: at) }
+            for code in codes {
+                guard let u = UInt32(exactly: code), let scalar = Unicode.Scalar(u) else {
+                    throw error(.invalidBinarySegment("\(code) is not a Unicode scalar"), at: at)
+                }
+                switch encoding {
+                case .utf8: segmentBits += 8 * String(scalar).utf8.count
+                case .utf16: segmentBits += 16 * String(scalar).utf16.count
+                default: segmentBits += 32
+                }
+            }
+        }
+        let totalBits = bits.bitCount > Int.max - segmentBits ? Int.max : bits.bitCount + segmentBits
+        let totalBytes = totalBits / 8 + (totalBits % 8 == 0 ? 0 : 1)
+        guard totalBytes <= options.maximumCount else {
+            throw error(.limitExceeded(limit: "binary size", value: totalBytes, maximum: options.maximumCount), at: at)
+        }
+        bits.reserve(bits: totalBits)
         switch encoding {
         case .integer:
             let width = size ?? 8
             if little {
-                guard width % 8 == 0 else { throw error(.invalidBinarySegment("little-endian segments must be whole bytes"), at: at) }
                 for code in codes {
-                    for i in 0..<(width / 8) { bits.append(byteOf: code, index: i, count: 8) }
+                    // Bytes beyond the eighth are all sign bytes.
+                    for i in 0..<min(width / 8, 8) { bits.append(byteOf: code, index: i, count: 8) }
+                    if width > 64 { bits.appendRepeated(bit: code < 0 ? 1 : 0, count: width - 64) }
                 }
             } else {
                 for code in codes { bits.append(code, width: width) }
             }
         case .utf8, .utf16, .utf32:
-            guard size == nil else { throw error(.invalidBinarySegment("utf segments take no size"), at: at) }
             for code in codes {
                 guard let u = UInt32(exactly: code), let scalar = Unicode.Scalar(u) else {
                     throw error(.invalidBinarySegment("\(code) is not a Unicode scalar"), at: at)
@@ -802,18 +855,50 @@ struct BitAccumulator {
     var bytes: [UInt8] = []
     var bitCount = 0
 
+    /// Reserves room for `bits` bits in all, growing geometrically (an exact reservation per segment would copy
+    /// the bytes once per segment).
+    mutating func reserve(bits: Int) {
+        let needed = bits / 8 + 1
+        if needed > bytes.capacity { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
+    }
+
     /// Appends the low `width` bits of `value` (sign-extended beyond 64 bits), most significant first.
     mutating func append(_ value: Int64, width: Int) {
-        if width == 8 && bitCount % 8 == 0 {
-            bytes.append(UInt8(truncatingIfNeeded: value))
-            bitCount += 8
+        if width > 64 {
+            appendRepeated(bit: value < 0 ? 1 : 0, count: width - 64)
+            append(value, width: 64)
+            return
+        }
+        if bitCount % 8 == 0 && width % 8 == 0 {
+            var shift = width - 8
+            while shift >= 0 {
+                bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: value) >> UInt64(shift)))
+                shift -= 8
+            }
+            bitCount += width
             return
         }
         var i = width - 1
         while i >= 0 {
-            let bit = i >= 64 ? (value < 0 ? 1 : 0) : Int((UInt64(bitPattern: value) >> UInt64(i)) & 1)
-            appendBit(bit)
+            appendBit(Int((UInt64(bitPattern: value) >> UInt64(i)) & 1))
             i -= 1
+        }
+    }
+
+    /// Appends `count` copies of one bit, whole bytes at a time.
+    mutating func appendRepeated(bit: Int, count: Int) {
+        var left = count
+        while left > 0 && bitCount % 8 != 0 {
+            appendBit(bit)
+            left -= 1
+        }
+        let whole = left / 8
+        bytes.append(contentsOf: repeatElement(bit != 0 ? 0xFF : 0, count: whole))
+        bitCount += whole * 8
+        left -= whole * 8
+        while left > 0 {
+            appendBit(bit)
+            left -= 1
         }
     }
 

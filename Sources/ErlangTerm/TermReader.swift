@@ -76,6 +76,12 @@ struct TermReader: ~Copyable {
 
     var remaining: Int { end - position }
 
+    /// Skips `n` bytes that were read by other means (a compressed term's zlib stream).
+    mutating func advance(by n: Int) {
+        precondition(n >= 0 && n <= remaining)
+        position += n
+    }
+
     /// Checks a count read from the wire: against the limit, and against the bytes left (each element needs at
     /// least `minimumBytesEach`).
     @inline(__always)
@@ -84,6 +90,31 @@ struct TermReader: ~Copyable {
             throw fail(.limitExceeded(limit: "maximumCount", value: count, maximum: limits.maximumCount), at: offset)
         }
         if count * minimumBytesEach > remaining { throw fail(.truncated(needed: count * minimumBytesEach - remaining)) }
+    }
+
+    /// Checks a list tail that is a `LIST_EXT` of `more` elements, which the decoder appends to the `count`
+    /// elements it holds: the whole list is bounded like one list.
+    @inline(__always)
+    private func checkListExtension(_ count: Int, _ more: Int, at offset: Int) throws(Err) {
+        if count + more > limits.maximumCount {
+            throw fail(.limitExceeded(limit: "maximumCount", value: count + more, maximum: limits.maximumCount), at: offset)
+        }
+        if more > remaining { throw fail(.truncated(needed: more - remaining)) }
+    }
+
+    /// Appends the characters of a `STRING_EXT` (after its tag) to `elements` as integers.
+    private mutating func appendString(to elements: inout [Term], at offset: Int) throws(Err) {
+        let n = Int(try u16())
+        try need(n)
+        if elements.count + n > limits.maximumCount {
+            throw fail(
+                .limitExceeded(limit: "maximumCount", value: elements.count + n, maximum: limits.maximumCount),
+                at: offset)
+        }
+        let source = (base + position).assumingMemoryBound(to: UInt8.self)
+        position += n
+        if elements.isEmpty { elements.reserveCapacity(n) }
+        for i in 0..<n { elements.append(.integer(Int64(source[i]))) }
     }
 
     // MARK: atoms
@@ -151,8 +182,14 @@ struct TermReader: ~Copyable {
     // MARK: terms
 
     /// Nesting handled by plain recursion before the decoder switches to its explicit stack: deep enough for
-    /// almost every real term, shallow enough (a few hundred bytes a level) for any thread's stack.
+    /// almost every real term, shallow enough for any thread's stack. Optimised, a level takes about 330 bytes
+    /// (128 levels: 42 KiB); unoptimised, about 5 KiB (the frames keep a slot for every temporary), so a debug
+    /// build switches sooner. The result is the same either way.
+    #if DEBUG
+    static let recursionDepth = 8
+    #else
     static let recursionDepth = 128
+    #endif
 
     /// Decodes one term (without the version byte).
     mutating func term() throws(Err) -> Term {
@@ -189,12 +226,31 @@ struct TermReader: ~Copyable {
             let n = Int(try u32())
             try checkCount(n, minimumBytesEach: 1, at: offset)
             try checkDepth(depth, at: offset)
-            let elements = try elements(n, depth: depth + 1)
-            if position < end && base.load(fromByteOffset: position, as: UInt8.self) == T.nil {
-                position += 1
-                return .list(elements)
+            var elements = try elements(n, depth: depth + 1)
+            // A tail that is itself a list continues this list (`[1|[2|[3]]]` is `[1,2,3]`): its elements are
+            // appended here, so a chain of tails costs neither depth nor a copy per link.
+            while position < end {
+                let tailOffset = position
+                switch base.load(fromByteOffset: position, as: UInt8.self) {
+                case T.nil:
+                    position += 1
+                    return .list(elements)
+                case T.list:
+                    position += 1
+                    let more = Int(try u32())
+                    try checkListExtension(elements.count, more, at: tailOffset)
+                    for _ in 0..<more { elements.append(try element(depth: depth + 1)) }
+                    continue
+                case T.string:
+                    position += 1
+                    try appendString(to: &elements, at: tailOffset)
+                    return .list(elements)
+                default:
+                    break
+                }
+                break
             }
-            return TermReader.list(elements, tail: try value(depth: depth + 1))
+            return TermReader.improperList(elements, tail: try value(depth: depth + 1))
         case T.map:
             let n = Int(try u32())
             if n == 0 { return .map(TermMap()) }
@@ -255,45 +311,58 @@ struct TermReader: ~Copyable {
         var frames: [Frame] = []
         frames.reserveCapacity(64)
         while true {
-            let offset = position
-            let tag = try u8()
             var value: Term
-            switch tag {
-            case T.smallTuple, T.largeTuple:
-                let n = tag == T.smallTuple ? Int(try u8()) : Int(try u32())
-                if n == 0 {
-                    value = .tuple([])
-                } else {
+            var ended: Term? = nil
+            if let top = frames.indices.last, frames[top].isAtTail, !frames[top].tailIsTerm {
+                switch try listTail(of: &frames[top]) {
+                case .ended(let list): ended = list
+                case .extended: continue
+                case .term: frames[top].tailIsTerm = true
+                }
+            }
+            if let list = ended {
+                frames.removeLast()
+                value = list
+            } else {
+                let offset = position
+                let tag = try u8()
+                switch tag {
+                case T.smallTuple, T.largeTuple:
+                    let n = tag == T.smallTuple ? Int(try u8()) : Int(try u32())
+                    if n == 0 {
+                        value = .tuple([])
+                    } else {
+                        try checkCount(n, minimumBytesEach: 1, at: offset)
+                        try checkDepth(depth + frames.count, at: offset)
+                        frames.append(Frame(kind: .tuple, needed: n, offset: offset))
+                        continue
+                    }
+                case T.list:
+                    let n = Int(try u32())
                     try checkCount(n, minimumBytesEach: 1, at: offset)
                     try checkDepth(depth + frames.count, at: offset)
-                    frames.append(Frame(kind: .tuple, needed: n, offset: offset))
+                    frames.append(Frame(kind: .list, needed: n + 1, offset: offset))
                     continue
+                case T.map:
+                    let n = Int(try u32())
+                    if n == 0 {
+                        value = .map(TermMap())
+                    } else {
+                        try checkCount(n, minimumBytesEach: 2, at: offset)
+                        try checkDepth(depth + frames.count, at: offset)
+                        frames.append(Frame(kind: .map, needed: 2 * n, offset: offset))
+                        continue
+                    }
+                default:
+                    value = try scalar(tag: tag, offset: offset)
                 }
-            case T.list:
-                let n = Int(try u32())
-                try checkCount(n, minimumBytesEach: 1, at: offset)
-                try checkDepth(depth + frames.count, at: offset)
-                frames.append(Frame(kind: .list, needed: n + 1, offset: offset))
-                continue
-            case T.map:
-                let n = Int(try u32())
-                if n == 0 {
-                    value = .map(TermMap())
-                } else {
-                    try checkCount(n, minimumBytesEach: 2, at: offset)
-                    try checkDepth(depth + frames.count, at: offset)
-                    frames.append(Frame(kind: .map, needed: 2 * n, offset: offset))
-                    continue
-                }
-            default:
-                value = try scalar(tag: tag, offset: offset)
             }
             // Add the value to its container, closing every container that it completes.
             while let top = frames.indices.last {
-                if frames[top].kind == .list && frames[top].elements.count == frames[top].needed - 1 {
-                    // The list's tail: build the list from its elements without appending the tail to them.
+                if frames[top].isAtTail {
+                    // The list's tail, a term that is not a list (those were appended): the list is improper.
                     let frame = frames.removeLast()
-                    value = TermReader.list(frame.elements, tail: value)
+                    value = TermReader.improperList(frame.elements, tail: value)
                     continue
                 }
                 frames[top].elements.append(value)
@@ -305,11 +374,51 @@ struct TermReader: ~Copyable {
         }
     }
 
+    /// What follows a list's elements.
+    private enum ListTail {
+        /// `[]` or a string, which end the list (given).
+        case ended(Term)
+        /// A `LIST_EXT`, whose elements were added to the frame's count: they are read into the same list.
+        case extended
+        /// Any other term, to be read as the tail of an improper list.
+        case term
+    }
+
+    /// Reads what ends the list `frame` or continues it, without reading a tail that is a term.
+    @inline(__always)
+    private mutating func listTail(of frame: inout Frame) throws(Err) -> ListTail {
+        typealias T = ExternalTermFormat.Tag
+        let offset = position
+        try need(1)
+        switch base.load(fromByteOffset: position, as: UInt8.self) {
+        case T.nil:
+            position += 1
+            return .ended(.list(frame.elements))
+        case T.string:
+            position += 1
+            try appendString(to: &frame.elements, at: offset)
+            return .ended(.list(frame.elements))
+        case T.list:
+            position += 1
+            let more = Int(try u32())
+            try checkListExtension(frame.elements.count, more, at: offset)
+            frame.needed += more
+            return .extended
+        default:
+            return .term
+        }
+    }
+
     private struct Frame {
         enum Kind { case tuple, list, map }
         let kind: Kind
         /// Values this container holds when complete (a list counts its tail, a map its keys and values).
-        let needed: Int
+        var needed: Int
+        /// For a list at its tail: whether the tail is a term being read (not `[]`, a string or more elements).
+        var tailIsTerm = false
+
+        /// A list whose elements are all read, so that what comes next is its tail.
+        var isAtTail: Bool { kind == .list && elements.count == needed - 1 }
         /// Where it started in the input, for errors.
         let offset: Int
         var elements: [Term]
@@ -342,10 +451,11 @@ struct TermReader: ~Copyable {
         }
     }
 
+    /// A list with a tail that is not a list, normalised as ``Term/list(_:tail:)`` does: no elements give the
+    /// tail itself.
     @inline(__always)
-    private static func list(_ elements: [Term], tail: Term) -> Term {
-        if case .list(let rest) = tail, rest.isEmpty { return .list(elements) }
-        return .list(elements, tail: tail)
+    private static func improperList(_ elements: [Term], tail: Term) -> Term {
+        elements.isEmpty ? tail : .improperList(elements, tail: tail)
     }
 
     /// Checks a decoded map's keys: OTP keeps maps of up to 32 keys sorted, so those are sorted (and sorted
@@ -389,13 +499,8 @@ struct TermReader: ~Copyable {
             try checkCount(n, minimumBytesEach: 1, at: offset)
             return .binary(try bytes(n))
         case T.string:
-            let n = Int(try u16())
-            try need(n)
-            let source = (base + position).assumingMemoryBound(to: UInt8.self)
-            position += n
             var elements: [Term] = []
-            elements.reserveCapacity(n)
-            for i in 0..<n { elements.append(.integer(Int64(source[i]))) }
+            try appendString(to: &elements, at: offset)
             return .list(elements)
         case T.newFloat:
             let d = Double(bitPattern: try u64())

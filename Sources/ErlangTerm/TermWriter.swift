@@ -33,7 +33,7 @@ struct TermWriter {
     /// Writes `term`, whose ``encodedSize(of:)`` is `size`, at `start`.
     static func write(_ term: Term, to start: UnsafeMutableRawPointer, size: Int) {
         var writer = TermWriter(start, size: size)
-        writer.root(term)
+        writer.root(term, depth: 0)
         // The size pass and the write pass must agree; a mismatch is a bug here, never a property of the input.
         precondition(writer.cursor == start.assumingMemoryBound(to: UInt8.self) + size, "ETF size and write disagree")
     }
@@ -73,9 +73,24 @@ struct TermWriter {
 
     /// The encoded size of `term` without the version byte; throws what the encoding would throw.
     static func encodedSize(of term: Term) throws(TermEncodingError) -> Int {
+        try encodedSize(of: term, depth: 0)
+    }
+
+    /// Nesting handled by plain recursion before the passes switch to an explicit stack (``deepSize(_:)``,
+    /// ``deepWrite(_:)``): deep enough for almost every real term, shallow enough for a 512 KiB thread stack
+    /// (unoptimised builds have frames several times larger, so they switch sooner).
+    #if DEBUG
+    static let recursionDepth = 16
+    #else
+    static let recursionDepth = 64
+    #endif
+
+    /// The size of a term enclosed by `depth` containers.
+    private static func encodedSize(of term: Term, depth: Int) throws(TermEncodingError) -> Int {
+        if depth >= recursionDepth { return try deepSize(.term(term)) }
         var nested = Nested.none
-        let shallow = try shallowSize(term, &nested)
-        return shallow + (try nestedSize(nested))
+        let shallow = try shallowSize(term, &nested, depth: depth)
+        return shallow + (try nestedSize(nested, depth: depth + 1))
     }
 
     /// The storage of an array that the caller keeps alive and unmodified for as long as the pointer is used.
@@ -97,13 +112,13 @@ struct TermWriter {
         case entries(UnsafeBufferPointer<TermMap.Entry>)
     }
 
-    /// The size of the elements that ``shallowSize(_:_:)`` left.
+    /// The size of the elements that ``shallowSize(_:_:depth:)`` left.
     @inline(__always)
-    private static func nestedSize(_ nested: Nested) throws(TermEncodingError) -> Int {
+    private static func nestedSize(_ nested: Nested, depth: Int) throws(TermEncodingError) -> Int {
         switch nested {
         case .none: return 0
-        case .elements(let buffer), .listElements(let buffer): return try elementsSize(buffer)
-        case .entries(let buffer): return try entriesSize(buffer)
+        case .elements(let buffer), .listElements(let buffer): return try elementsSize(buffer, depth: depth)
+        case .entries(let buffer): return try entriesSize(buffer, depth: depth)
         }
     }
 
@@ -114,7 +129,7 @@ struct TermWriter {
     /// would keep the bound payload alive across it, which costs a retain and a release (and an outlined copy
     /// and destroy of the `Term`) for every nested container and every pid, binary and map entry.
     @inline(__always)
-    private static func shallowSize(_ term: Term, _ nested: inout Nested) throws(TermEncodingError) -> Int {
+    private static func shallowSize(_ term: Term, _ nested: inout Nested, depth: Int) throws(TermEncodingError) -> Int {
         switch term {
         case .integer(let v):
             return integerSize(v)
@@ -141,7 +156,7 @@ struct TermWriter {
             return 6
         case .improperList(let elements, let tail):
             _ = try count32(elements.count)
-            return 5 + (try elementsSize(storage(elements))) + (try encodedSize(of: tail))
+            return 5 + (try elementsSize(storage(elements), depth: depth + 1)) + (try encodedSize(of: tail, depth: depth + 1))
         case .map(let map):
             _ = try count32(map.count)
             nested = .entries(storage(map.entries))
@@ -168,7 +183,8 @@ struct TermWriter {
 
     /// The summed sizes of container elements, each measured in place.
     @inline(never)
-    private static func elementsSize(_ buffer: UnsafeBufferPointer<Term>) throws(TermEncodingError) -> Int {
+    private static func elementsSize(_ buffer: UnsafeBufferPointer<Term>, depth: Int) throws(TermEncodingError) -> Int {
+        if depth >= recursionDepth { return try deepSize(.elements(buffer, next: 0, thenNil: false)) }
         var total = 0
         guard var p = buffer.baseAddress else { return 0 }
         let end = p + buffer.count
@@ -179,8 +195,8 @@ struct TermWriter {
                 // The element is a temporary that ends with the shallow call, so nothing holds it (or retains
                 // a nested container) across the call for the nested elements.
                 var nested = Nested.none
-                total &+= try shallowSize(p.pointee, &nested)
-                total &+= try nestedSize(nested)
+                total &+= try shallowSize(p.pointee, &nested, depth: depth)
+                total &+= try nestedSize(nested, depth: depth + 1)
             }
             p += 1
         }
@@ -189,17 +205,18 @@ struct TermWriter {
 
     /// The summed sizes of map keys and values, each measured in place.
     @inline(never)
-    private static func entriesSize(_ buffer: UnsafeBufferPointer<TermMap.Entry>) throws(TermEncodingError) -> Int {
+    private static func entriesSize(_ buffer: UnsafeBufferPointer<TermMap.Entry>, depth: Int) throws(TermEncodingError) -> Int {
+        if depth >= recursionDepth { return try deepSize(.entries(buffer, next: 0, valueNext: false)) }
         var total = 0
         guard var p = buffer.baseAddress else { return 0 }
         let end = p + buffer.count
         while p != end {
             var nested = Nested.none
-            total += try shallowSize(p.pointee.key, &nested)
-            total += try nestedSize(nested)
+            total += try shallowSize(p.pointee.key, &nested, depth: depth)
+            total += try nestedSize(nested, depth: depth + 1)
             nested = .none
-            total += try shallowSize(p.pointee.value, &nested)
-            total += try nestedSize(nested)
+            total += try shallowSize(p.pointee.value, &nested, depth: depth)
+            total += try nestedSize(nested, depth: depth + 1)
             p += 1
         }
         return total
@@ -233,6 +250,100 @@ struct TermWriter {
             guard case .integer(let v) = e, UInt64(bitPattern: v) <= 255 else { return false }
         }
         return true
+    }
+
+    // MARK: deep terms
+
+    /// Work left by the explicit-stack passes: the rest of a container's elements (a proper list's followed by
+    /// its nil tail), the rest of a map's entries, or one term (an improper list's tail).
+    private enum Pending {
+        case elements(UnsafeBufferPointer<Term>, next: Int, thenNil: Bool)
+        case entries(UnsafeBufferPointer<TermMap.Entry>, next: Int, valueNext: Bool)
+        case term(Term)
+    }
+
+    /// The next term of the explicit-stack passes, advancing the frame on top; `nil` once it is done (and popped,
+    /// `thenNil` telling whether a proper list's nil tail is due).
+    @inline(__always)
+    private static func nextTerm(_ frames: inout [Pending], thenNil: inout Bool) -> Term? {
+        let top = frames.count - 1
+        switch frames[top] {
+        case .elements(let buffer, let next, let nilTail):
+            if next == buffer.count {
+                frames.removeLast()
+                thenNil = nilTail
+                return nil
+            }
+            frames[top] = .elements(buffer, next: next + 1, thenNil: nilTail)
+            return buffer[next]
+        case .entries(let buffer, let next, let valueNext):
+            if next == buffer.count {
+                frames.removeLast()
+                return nil
+            }
+            frames[top] = .entries(buffer, next: valueNext ? next + 1 : next, valueNext: !valueNext)
+            return valueNext ? buffer[next].value : buffer[next].key
+        case .term(let term):
+            frames.removeLast()
+            return term
+        }
+    }
+
+    /// The frames for what ``shallowSize(_:_:depth:)`` or ``shallow(_:_:depth:)`` left.
+    @inline(__always)
+    private static func push(_ nested: Nested, onto frames: inout [Pending]) {
+        switch nested {
+        case .none: break
+        case .elements(let buffer): frames.append(.elements(buffer, next: 0, thenNil: false))
+        case .listElements(let buffer): frames.append(.elements(buffer, next: 0, thenNil: true))
+        case .entries(let buffer): frames.append(.entries(buffer, next: 0, valueNext: false))
+        }
+    }
+
+    /// The size pass with an explicit stack, for terms nested deeper than ``recursionDepth``.
+    @inline(never)
+    private static func deepSize(_ start: Pending) throws(TermEncodingError) -> Int {
+        var frames = [start]
+        var total = 0
+        var thenNil = false
+        while !frames.isEmpty {
+            guard let term = nextTerm(&frames, thenNil: &thenNil) else { continue }
+            if case .improperList(let elements, let tail) = term {
+                _ = try count32(elements.count)
+                total += 5
+                frames.append(.term(tail))
+                frames.append(.elements(storage(elements), next: 0, thenNil: false))
+                continue
+            }
+            var nested = Nested.none
+            total += try shallowSize(term, &nested, depth: 0)
+            push(nested, onto: &frames)
+        }
+        return total
+    }
+
+    /// The write pass with an explicit stack, for terms nested deeper than ``recursionDepth``.
+    @inline(never)
+    private mutating func deepWrite(_ start: Pending) {
+        var frames = [start]
+        var thenNil = false
+        while !frames.isEmpty {
+            guard let term = TermWriter.nextTerm(&frames, thenNil: &thenNil) else {
+                if thenNil { u8(T.nil) }
+                thenNil = false
+                continue
+            }
+            if case .improperList(let elements, let tail) = term {
+                u8(T.list)
+                be(UInt32(elements.count))
+                frames.append(.term(tail))
+                frames.append(.elements(TermWriter.storage(elements), next: 0, thenNil: false))
+                continue
+            }
+            var nested = Nested.none
+            shallow(term, &nested, depth: 0)
+            TermWriter.push(nested, onto: &frames)
+        }
     }
 
     // MARK: write
@@ -309,9 +420,10 @@ struct TermWriter {
         }
     }
 
-    /// Container elements, each written in place (see ``shallowSize(_:_:)``).
+    /// Container elements, each written in place (see ``shallowSize(_:_:depth:)``).
     @inline(never)
-    private mutating func elements(_ buffer: UnsafeBufferPointer<Term>) {
+    private mutating func elements(_ buffer: UnsafeBufferPointer<Term>, depth: Int) {
+        if depth >= TermWriter.recursionDepth { return deepWrite(.elements(buffer, next: 0, thenNil: false)) }
         guard var p = buffer.baseAddress else { return }
         let end = p + buffer.count
         while p != end {
@@ -319,8 +431,8 @@ struct TermWriter {
                 integer(v)
             } else {
                 var nested = Nested.none
-                shallow(p.pointee, &nested)
-                visit(nested)
+                shallow(p.pointee, &nested, depth: depth)
+                visit(nested, depth: depth + 1)
             }
             p += 1
         }
@@ -328,51 +440,53 @@ struct TermWriter {
 
     /// Map keys and values, each written in place.
     @inline(never)
-    private mutating func entries(_ buffer: UnsafeBufferPointer<TermMap.Entry>) {
+    private mutating func entries(_ buffer: UnsafeBufferPointer<TermMap.Entry>, depth: Int) {
+        if depth >= TermWriter.recursionDepth { return deepWrite(.entries(buffer, next: 0, valueNext: false)) }
         guard var p = buffer.baseAddress else { return }
         let end = p + buffer.count
         while p != end {
             var nested = Nested.none
-            shallow(p.pointee.key, &nested)
-            visit(nested)
+            shallow(p.pointee.key, &nested, depth: depth)
+            visit(nested, depth: depth + 1)
             nested = .none
-            shallow(p.pointee.value, &nested)
-            visit(nested)
+            shallow(p.pointee.value, &nested, depth: depth)
+            visit(nested, depth: depth + 1)
             p += 1
         }
     }
 
     /// A term that is not inlined into a container loop (the root, and an improper list's tail).
     @inline(never)
-    private mutating func root(_ term: Term) {
-        self.term(term)
+    private mutating func root(_ term: Term, depth: Int) {
+        if depth >= TermWriter.recursionDepth { return deepWrite(.term(term)) }
+        self.term(term, depth: depth)
     }
 
-    /// One term: the shallow part, then the nested elements (see ``shallowSize(_:_:)``).
+    /// One term: the shallow part, then the nested elements (see ``shallowSize(_:_:depth:)``).
     @inline(__always)
-    private mutating func term(_ term: Term) {
+    private mutating func term(_ term: Term, depth: Int) {
         var nested = Nested.none
-        shallow(term, &nested)
-        visit(nested)
+        shallow(term, &nested, depth: depth)
+        visit(nested, depth: depth + 1)
     }
 
-    /// Writes the elements that ``shallow(_:_:)`` left.
+    /// Writes the elements that ``shallow(_:_:depth:)`` left.
     @inline(__always)
-    private mutating func visit(_ nested: Nested) {
+    private mutating func visit(_ nested: Nested, depth: Int) {
         switch nested {
         case .none: break
         case .elements(let buffer):
-            elements(buffer)
+            elements(buffer, depth: depth)
         case .listElements(let buffer):
-            elements(buffer)
+            elements(buffer, depth: depth)
             u8(T.nil)
-        case .entries(let buffer): entries(buffer)
+        case .entries(let buffer): entries(buffer, depth: depth)
         }
     }
 
     /// `term` without the elements of a tuple, proper list or map, which it leaves in `nested`.
     @inline(__always)
-    private mutating func shallow(_ term: Term, _ nested: inout Nested) {
+    private mutating func shallow(_ term: Term, _ nested: inout Nested, depth: Int) {
         switch term {
         case .integer(let v):
             integer(v)
@@ -418,8 +532,8 @@ struct TermWriter {
         case .improperList(let e, let tail):
             u8(T.list)
             be(UInt32(e.count))
-            elements(TermWriter.storage(e))
-            root(tail)
+            elements(TermWriter.storage(e), depth: depth + 1)
+            root(tail, depth: depth + 1)
         case .map(let map):
             u8(T.map)
             be(UInt32(map.count))

@@ -98,6 +98,9 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
     /// Beyond this many signals queued for a peer that is not up yet, senders are told to wait.
     let pendingSignalLimit: Int
     private(set) var peers: [Atom: Peer] = [:]
+    /// The links of peers that are up and drained: what senders write to directly (kept apart so that the
+    /// per-message lookup copies no record).
+    private var directLinks: [Atom: Link] = [:]
     /// Every node that has been connected at some time (for `nodes(known)`).
     private(set) var known: Set<Atom> = []
     private(set) var isShutDown = false
@@ -106,6 +109,16 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
     init(ownName: Atom, pendingSignalLimit: Int = 2048) {
         self.ownName = ownName
         self.pendingSignalLimit = pendingSignalLimit
+    }
+
+    /// Every change of a peer's record goes through here, keeping ``directLinks`` in step.
+    private mutating func store(_ node: Atom, _ peer: Peer?) {
+        peers[node] = peer
+        if case .up(let up)? = peer, !up.draining {
+            directLinks[node] = up.link
+        } else {
+            directLinks[node] = nil
+        }
     }
 
     private mutating func newID() -> UInt64 {
@@ -136,10 +149,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
 
     /// The fast path for a signal: the connection when it is up and drained, `nil` when the signal must go
     /// through ``send(_:to:)``.
-    func directLink(to node: Atom) -> Link? {
-        if case .up(let up) = peers[node], !up.draining { return up.link }
-        return nil
-    }
+    func directLink(to node: Atom) -> Link? { directLinks[node] }
 
     // MARK: events
 
@@ -151,14 +161,15 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         case .up:
             return [.resume([waiter], connected: true)]
         case .pending(var pending):
+            peers[node] = nil  // as in send(_:to:)
             pending.waiters.append(waiter)
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return []
         case nil:
             let attempt = newID()
             var pending = Pending(attempt: Attempt(id: attempt))
             pending.waiters.append(waiter)
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return [.startAttempt(peer: node, attempt: attempt)]
         }
     }
@@ -169,20 +180,22 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         switch peers[node] {
         case .up(var up):
             guard up.draining else { return .direct(up.link) }
+            peers[node] = nil  // the record's only reference is now `up`: the append does not copy the queue
             up.queued.append(signal)
             let busy = up.queued.count > pendingSignalLimit
-            peers[node] = .up(up)
+            store(node, .up(up))
             return .queued(start: nil, busy: busy)
         case .pending(var pending):
+            peers[node] = nil  // as above
             pending.queued.append(signal)
             let busy = pending.queued.count > pendingSignalLimit
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return .queued(start: nil, busy: busy)
         case nil:
             let attempt = newID()
             var pending = Pending(attempt: Attempt(id: attempt))
             pending.queued.append(signal)
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return .queued(start: attempt, busy: false)
         }
     }
@@ -193,7 +206,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             return [.close(channel)]  // abandoned meanwhile
         }
         pending.attempt?.channel = channel
-        peers[node] = .pending(pending)
+        store(node, .pending(pending))
         return []
     }
 
@@ -204,7 +217,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         pending.attempt = nil
         if simultaneousLost && pending.incoming == nil {
             pending.awaitingPeer = attempt
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return [.startGraceTimer(peer: node, attempt: attempt)]
         }
         return settle(node, pending)
@@ -220,10 +233,10 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
     /// A pending record whose attempts may all have ended: keep it, or fail it.
     private mutating func settle(_ node: Atom, _ pending: Pending) -> [Action] {
         if pending.isAlive {
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return []
         }
-        peers[node] = nil
+        store(node, nil)
         return [
             .nodeDown(peer: node, monitors: pending.monitors, dropped: Array(pending.queued), wasUp: false),
             .resume(pending.waiters, connected: false),
@@ -248,7 +261,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         switch peers[node] {
         case nil:
             let id = newID()
-            peers[node] = .pending(Pending(incoming: id))
+            store(node, .pending(Pending(incoming: id)))
             return (.accept(handshake: id, simultaneous: false), [])
         case .pending(var pending):
             if pending.incoming != nil {
@@ -261,26 +274,26 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
                 let id = newID()
                 pending.attempt = nil
                 pending.incoming = id
-                peers[node] = .pending(pending)
+                store(node, .pending(pending))
                 return (.accept(handshake: id, simultaneous: true), attempt.channel.map { [.close($0)] } ?? [])
             }
             // We lost a simultaneous connect and wait for exactly this.
             let id = newID()
             pending.awaitingPeer = nil
             pending.incoming = id
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return (.accept(handshake: id, simultaneous: false), [])
         case .up(var up):
             guard let creation, creation != up.creation else {
                 let id = newID()
                 up.askedAlive.append(id)
-                peers[node] = .up(up)
+                store(node, .up(up))
                 return (.alreadyUp(handshake: id), [])
             }
             // The peer restarted (a new creation) while its old connection still seems up: the old one is gone
             // (nodedown now, before the new nodeup), and the new handshake proceeds.
             let id = newID()
-            peers[node] = .pending(Pending(incoming: id))
+            store(node, .pending(Pending(incoming: id)))
             return (.accept(handshake: id, simultaneous: false), [
                 .closeAfterFlush(up.link),
                 .nodeDown(peer: node, monitors: up.monitors, dropped: Array(up.queued), wasUp: true),
@@ -318,8 +331,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             actions.append(.close(stale))
         }
         let queued = Array(carried.queued)
-        peers[node] = .up(Up(connection: connection, link: link, channel: channel, hidden: hidden, creation: creation,
-                             draining: !queued.isEmpty, monitors: carried.monitors))
+        store(node, .up(Up(connection: connection, link: link, channel: channel, hidden: hidden, creation: creation,
+                           draining: !queued.isEmpty, monitors: carried.monitors)))
         known.insert(node)
         actions.append(.nodeUp(peer: node, connection: connection, link: link, hidden: hidden))
         if !queued.isEmpty { actions.append(.deliver(peer: node, connection: connection, link: link, signals: queued)) }
@@ -333,19 +346,19 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         guard case .up(var up) = peers[node], up.connection == connection, up.draining else { return [] }
         if up.queued.isEmpty {
             up.draining = false
-            peers[node] = .up(up)
+            store(node, .up(up))
             return []
         }
         let signals = Array(up.queued)
         up.queued.removeAll()
-        peers[node] = .up(up)
+        store(node, .up(up))
         return [.deliver(peer: node, connection: connection, link: up.link, signals: signals)]
     }
 
     /// A connection's channel closed, or its peer went silent for a tick time.
     mutating func closed(_ node: Atom, connection: UInt64) -> [Action] {
         guard case .up(let up) = peers[node], up.connection == connection else { return [] }
-        peers[node] = nil
+        store(node, nil)
         return [.nodeDown(peer: node, monitors: up.monitors, dropped: Array(up.queued), wasUp: true)]
     }
 
@@ -357,13 +370,13 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         case nil:
             return (false, [])
         case .up(let up):
-            peers[node] = nil
+            store(node, nil)
             return (true, [
                 .closeAfterFlush(up.link),
                 .nodeDown(peer: node, monitors: up.monitors, dropped: Array(up.queued), wasUp: true),
             ])
         case .pending(let pending):
-            peers[node] = nil
+            store(node, nil)
             var actions: [Action] = []
             if let channel = pending.attempt?.channel { actions.append(.close(channel)) }
             actions.append(.nodeDown(peer: node, monitors: pending.monitors, dropped: Array(pending.queued), wasUp: false))
@@ -381,17 +394,17 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         switch peers[node] {
         case .up(var up):
             up.monitors.append(watcher)
-            peers[node] = .up(up)
+            store(node, .up(up))
             return []
         case .pending(var pending):
             pending.monitors.append(watcher)
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return []
         case nil:
             let attempt = newID()
             var pending = Pending(attempt: Attempt(id: attempt))
             pending.monitors.append(watcher)
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
             return [.startAttempt(peer: node, attempt: attempt)]
         }
     }
@@ -401,10 +414,10 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         switch peers[node] {
         case .up(var up):
             if let i = up.monitors.firstIndex(of: watcher) { up.monitors.remove(at: i) }
-            peers[node] = .up(up)
+            store(node, .up(up))
         case .pending(var pending):
             if let i = pending.monitors.firstIndex(of: watcher) { pending.monitors.remove(at: i) }
-            peers[node] = .pending(pending)
+            store(node, .pending(pending))
         case nil:
             break
         }
@@ -426,6 +439,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             }
         }
         peers.removeAll()
+        directLinks.removeAll()
         return actions
     }
 }

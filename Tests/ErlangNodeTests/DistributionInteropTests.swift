@@ -151,6 +151,7 @@ import Testing
                 let name = round % 2 == 0 ? "aaa\(TestEnvironment.uniqueName("r"))" : "zzz\(TestEnvironment.uniqueName("r"))"
                 let at = Int(Date().timeIntervalSince1970 * 1000) + 2500
                 let erl = try world.erl(name, script: """
+                    io:format("ARMED~n"),
                     Wait = \(at) - erlang:system_time(millisecond), timer:sleep(max(0, Wait)),
                     R = net_kernel:connect_node(\(erlAtom(swift.name))),
                     timer:sleep(300),
@@ -158,6 +159,9 @@ import Testing
                     \(Self.idle)
                     """)
                 let peer = Atom("\(name)@\(world.host)")
+                // On a loaded machine erl may take longer than the lead time to boot; our attempt must not start
+                // before it is registered (it would fail "not registered", which is not what this test is about).
+                #expect(await erl.waitForOutput(containing: "ARMED"), "round \(round): erl started")
                 let wait = Double(at) / 1000 - Date().timeIntervalSince1970
                 if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
                 let ours = await swift.connect(peer)

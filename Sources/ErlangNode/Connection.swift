@@ -11,6 +11,11 @@ import Synchronization
 private func glibcMallocTrim(_ pad: Int) -> Int32
 #endif
 
+/// The monotonic clock in nanoseconds.
+private enum DispatchTimeNow {
+    static var nanoseconds: UInt64 { UInt64(NIODeadline.now().uptimeNanoseconds) }
+}
+
 /// One distribution connection that is up, and its outbound queue.
 ///
 /// Senders encode on their own thread and append the bytes to the outbox; only the append that makes the outbox
@@ -45,6 +50,10 @@ final class Connection: Sendable {
     }
 
     private let outbox = Mutex(Outbox())
+    /// Set once the node has let go of this connection (replaced, disconnected): nothing more is read from it.
+    private let abandoned = Atomic<Bool>(false)
+    /// When memory was last handed back after a drain (nanoseconds of the monotonic clock).
+    private static let lastTrim = Atomic<UInt64>(0)
     /// Sequence ids for fragmented messages (each message's frames are written back to back).
     private let sequence = Atomic<UInt64>(1)
 
@@ -163,13 +172,21 @@ final class Connection: Sendable {
                     trim = true
                 }
                 o.peakBytes = 0
-                if o.closeWhenFlushed && !o.closed { closeNow = true }
+                if o.closeWhenFlushed && !o.closed {
+                    o.closeWhenFlushed = false
+                    closeNow = true
+                }
             }
         }
         if wrote { liveness.withLock { $0.didWrite() } }
         for waiter in toResume { waiter.resume() }
         if trim { Self.returnFreedMemory() }
-        if closeNow { close() }
+        if closeNow {
+            // Close once what was handed to the channel has reached the kernel (writes complete in order).
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(channel.allocator.buffer(capacity: 0), promise: promise)
+            promise.futureResult.whenComplete { _ in self.close() }
+        }
     }
 
     /// How many bytes one pass of ``flush()`` hands to the channel before checking its writability again.
@@ -197,6 +214,7 @@ final class Connection: Sendable {
 
     /// Writes everything queued so far, then closes; closes anyway after `deadline` if the peer does not read.
     func closeAfterFlush(within deadline: TimeAmount) {
+        abandoned.store(true, ordering: .releasing)
         outbox.withLock { $0.closeWhenFlushed = true }
         channel.eventLoop.execute { self.flush() }
         channel.eventLoop.scheduleTask(in: deadline) { self.close() }
@@ -214,9 +232,17 @@ final class Connection: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Hands memory freed by a large drain back to the system (glibc keeps freed heap pages otherwise).
+    /// Whether the node has let go of this connection: its inbound frames are no longer dispatched.
+    var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
+
+    /// Hands memory freed by a large drain back to the system (glibc keeps freed heap pages otherwise); at most
+    /// once a second, since it walks the heap.
     private static func returnFreedMemory() {
         #if os(Linux)
+        let now = DispatchTimeNow.nanoseconds
+        let last = lastTrim.load(ordering: .relaxed)
+        guard now &- last > 1_000_000_000,
+              lastTrim.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
         _ = glibcMallocTrim(0)
         #endif
     }
@@ -264,7 +290,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
+        // A replaced or disconnected connection is down for the node already: what it still brings is dropped.
+        guard !failed, !connection.isAbandoned else { return }
         connection.liveness.withLock { $0.didReceive() }
         guard case .message(let bytes) = unwrapInboundIn(data) else { return }
         do {

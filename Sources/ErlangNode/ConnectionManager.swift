@@ -44,6 +44,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         let channel: Channel
         let hidden: Bool
         let creation: UInt32
+        /// Our attempt that made this connection, if it was ours.
+        var fromAttempt: UInt64?
         /// Signals queued before and while the connection came up are being handed to it.
         var draining: Bool
         var queued: Deque<Signal> = []
@@ -202,6 +204,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
 
     /// Our attempt's TCP connection exists (its handshake runs).
     mutating func attemptConnected(_ node: Atom, attempt: UInt64, channel: Channel) -> [Action] {
+        // The handshake may complete (on the event loop) before the connecting task hears of its channel.
+        if case .up(let up) = peers[node], up.fromAttempt == attempt { return [] }
         guard case .pending(var pending) = peers[node], pending.attempt?.id == attempt else {
             return [.close(channel)]  // abandoned meanwhile
         }
@@ -303,6 +307,11 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
 
     /// An incoming handshake we accepted failed (or its channel closed before it completed).
     mutating func incomingFailed(_ node: Atom, handshake: UInt64) -> [Action] {
+        if case .up(var up) = peers[node], let i = up.askedAlive.firstIndex(of: handshake) {
+            up.askedAlive.remove(at: i)
+            store(node, .up(up))
+            return []
+        }
         guard case .pending(var pending) = peers[node], pending.incoming == handshake else { return [] }
         pending.incoming = nil
         return settle(node, pending)
@@ -315,6 +324,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
     ) -> [Action] {
         var actions: [Action] = []
         var carried = Pending()
+        var replacing = false
         switch (peers[node], role) {
         case (.pending(let pending), .initiator(let attempt)) where pending.attempt?.id == attempt && !isShutDown:
             carried = pending
@@ -324,6 +334,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             // We answered `alive` and the peer said its old connection is stale: replace it.
             actions.append(.closeAfterFlush(up.link))
             actions.append(.nodeDown(peer: node, monitors: up.monitors, dropped: Array(up.queued), wasUp: true))
+            replacing = true
         default:
             return [.close(channel)]
         }
@@ -331,11 +342,16 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             actions.append(.close(stale))
         }
         let queued = Array(carried.queued)
+        var fromAttempt: UInt64?
+        if case .initiator(let attempt) = role { fromAttempt = attempt }
+        // A replacement drains too (even with nothing queued): senders queue until the old connection's nodedown
+        // has been performed, so that no link or monitor made on the new connection is taken down by it.
+        let draining = !queued.isEmpty || replacing
         store(node, .up(Up(connection: connection, link: link, channel: channel, hidden: hidden, creation: creation,
-                           draining: !queued.isEmpty, monitors: carried.monitors)))
+                           fromAttempt: fromAttempt, draining: draining, monitors: carried.monitors)))
         known.insert(node)
         actions.append(.nodeUp(peer: node, connection: connection, link: link, hidden: hidden))
-        if !queued.isEmpty { actions.append(.deliver(peer: node, connection: connection, link: link, signals: queued)) }
+        if draining { actions.append(.deliver(peer: node, connection: connection, link: link, signals: queued)) }
         actions.append(.resume(carried.waiters, connected: true))
         return actions
     }

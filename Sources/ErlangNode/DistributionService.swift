@@ -78,9 +78,17 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             }
             node.nodeDown(peer)
             for pid in monitors { node.send(.tuple("nodedown", .atom(peer)), to: pid) }
-        case .deliver(let peer, let connection, let link, let signals):
-            for signal in signals { link.write(signal, logger: logger) }
-            event { $0.delivered(peer, connection: connection) }
+        case .deliver(let peer, let connection, let link, var signals):
+            // A loop, not a recursion: senders may keep queueing while the queue is handed over.
+            while true {
+                for signal in signals { link.write(signal, logger: logger) }
+                let next = state.withLock { $0.manager.delivered(peer, connection: connection) }
+                guard next.count == 1, case .deliver(_, _, _, let more) = next[0] else {
+                    perform(next)
+                    break
+                }
+                signals = more
+            }
         case .resume(let waiters, let connected):
             for waiter in waiters { waiter.resume(returning: connected) }
         }

@@ -219,26 +219,26 @@ extension Node {
 
     /// Records that a process has a link or monitor involving `node`, so that nodedown visits it.
     func noteRemote(_ handle: ProcessHandle, node: Atom) {
-        let isNew = handle.record.withLock { r -> Bool in
-            guard r.signals.isAlive, !r.remoteNodes.contains(node) else { return false }
+        // The index entry is made under the record's lock (lock order: record, then index), so a nodedown or the
+        // process's end cannot run between the two.
+        handle.record.withLock { r in
+            guard r.signals.isAlive, !r.remoteNodes.contains(node) else { return }
             r.remoteNodes.append(node)
-            return true
+            remoteInterest.withLock { _ = $0[node, default: []].insert(handle.id) }
         }
-        if isNew { remoteInterest.withLock { _ = $0[node, default: []].insert(handle.id) } }
     }
 
     /// A process ended: it leaves the nodedown index.
     private func forgetRemote(_ handle: ProcessHandle) {
-        let nodes = handle.record.withLock { r -> [Atom] in
-            defer { r.remoteNodes = [] }
-            return r.remoteNodes
-        }
-        guard !nodes.isEmpty else { return }
-        remoteInterest.withLock { index in
-            for node in nodes {
-                index[node]?.remove(handle.id)
-                if index[node]?.isEmpty == true { index[node] = nil }
+        handle.record.withLock { r in
+            guard !r.remoteNodes.isEmpty else { return }
+            remoteInterest.withLock { index in
+                for node in r.remoteNodes {
+                    index[node]?.remove(handle.id)
+                    if index[node]?.isEmpty == true { index[node] = nil }
+                }
             }
+            r.remoteNodes = []
         }
     }
 

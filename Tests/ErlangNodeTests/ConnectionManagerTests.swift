@@ -147,6 +147,29 @@ import Testing
         #expect(m.disconnect("z@h").0 == false)
     }
 
+    @Test func aHandshakeThatCompletesBeforeItsTaskHearsOfTheChannelKeepsTheConnection() throws {
+        var m = Manager(ownName: "b@h")
+        let a = try #require(Self.attempt(m.connect("a@h", waiter: 1)))
+        // The handshake runs on the event loop and completes before the connecting task reports its channel.
+        _ = m.handshakeDone("a@h", role: .initiator(attempt: a), connection: 1, link: 10, channel: 5, hidden: false, creation: 1)
+        #expect(m.attemptConnected("a@h", attempt: a, channel: 5).isEmpty, "the live channel is not closed")
+        #expect(m.link(to: "a@h") == 10)
+    }
+
+    @Test func aReplacedConnectionsNodedownComesBeforeDirectSendsToTheNewOne() throws {
+        var m = Manager(ownName: "b@h")
+        guard case .accept(let first, _) = m.incoming(from: "a@h", creation: 1).0 else { Issue.record("accept"); return }
+        _ = m.handshakeDone("a@h", role: .acceptor(handshake: first), connection: 1, link: 10, channel: 1, hidden: false, creation: 1)
+        guard case .alreadyUp(let second) = m.incoming(from: "a@h", creation: 1).0 else { Issue.record("alive"); return }
+        let actions = m.handshakeDone("a@h", role: .acceptor(handshake: second), connection: 2, link: 20, channel: 2, hidden: false, creation: 1)
+        let down = actions.firstIndex { if case .nodeDown = $0 { return true } else { return false } }
+        let deliver = actions.firstIndex { if case .deliver = $0 { return true } else { return false } }
+        #expect(down != nil && deliver != nil && down! < deliver!, "\(actions)")
+        #expect(m.directLink(to: "a@h") == nil, "senders queue until the old nodedown is performed")
+        _ = m.delivered("a@h", connection: 2)
+        #expect(m.directLink(to: "a@h") == 20)
+    }
+
     @Test func monitorNodeConnectsAndReportsAFailedConnect() throws {
         var m = Manager(ownName: "b@h")
         let watcher = Pid(node: "b@h", id: 9, serial: 0, creation: 1)

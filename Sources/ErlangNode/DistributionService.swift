@@ -295,6 +295,10 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     private func install(_ connection: Connection, peer: Atom, connection id: UInt64, hidden: Bool) {
         let channel = connection.channel
         do {
+            // NIO's own buffer stops taking writes at its high watermark (64 KiB by default), after which the
+            // outbox waits for writability: a watermark near OTP's 1 MB busy limit keeps bulk writes to one
+            // event-loop turn per megabyte rather than one per 64 KiB.
+            try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 512 * 1024, high: 1024 * 1024))
             try channel.pipeline.syncOperations.addHandlers([
                 ByteToMessageHandler(DistributionFrameDecoder(maximumFrameSize: configuration.maximumMessageSize)),
                 ConnectionHandler(connection: connection, service: self, limits: DistributionMessageParser.Limits(

@@ -333,7 +333,8 @@ private struct FrameReader {
     ) throws(TermDecodingError) -> Term {
         let rewritten = try withReadableBytes(of: bytes) { (all) throws(TermDecodingError) -> [UInt8]? in
             let raw = UnsafeRawBufferPointer(rebasing: all[..<count])
-            guard VerbatimFunCheck.mayHoldLocalFun(raw) else { return nil }
+            // A walk of the decoded term's structure (a binary is one node), not a scan of every byte.
+            guard VerbatimFunCheck.containsLocalFun(term) else { return nil }
             if atoms == nil && raw.count > 1 && raw[1] == ExternalTermFormat.Tag.compressed {
                 // Compressed (pass-through only): no header, so no cache; check each fun's own bytes.
                 for fun in VerbatimFunCheck.localFuns(in: term) {

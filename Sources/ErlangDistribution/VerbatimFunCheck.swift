@@ -46,6 +46,43 @@ enum VerbatimFunCheck {
         raw.contains(ExternalTermFormat.Tag.newFun)
     }
 
+    /// Whether a decoded term holds a local fun anywhere, so that most messages skip the byte walk. Visits the
+    /// term's nodes, never the bytes of its binaries.
+    static func containsLocalFun(_ term: Term) -> Bool {
+        switch term {
+        case .integer, .bigInteger, .float, .atom, .binary, .bitBinary, .pid, .port, .reference, .fun(.export):
+            return false
+        case .fun(.local):
+            return true
+        default:
+            break
+        }
+        var pending: [Term] = [term]
+        while let next = pending.popLast() {
+            switch next {
+            case .fun(.local): return true
+            case .tuple(let elements), .list(let elements):
+                for element in elements {
+                    switch element {
+                    case .integer, .bigInteger, .float, .atom, .binary, .bitBinary, .pid, .port, .reference, .fun(.export): continue
+                    default: pending.append(element)
+                    }
+                }
+            case .improperList(let elements, let tail):
+                pending.append(contentsOf: elements)
+                pending.append(tail)
+            case .map(let map):
+                for entry in map.entries {
+                    pending.append(entry.key)
+                    pending.append(entry.value)
+                }
+            case .integer, .bigInteger, .float, .atom, .binary, .bitBinary, .pid, .port, .reference, .fun(.export):
+                break
+            }
+        }
+        return false
+    }
+
     /// The local funs of a decoded term (for compressed terms, whose bytes cannot be walked in place).
     static func localFuns(in term: Term) -> [LocalFun] {
         var found: [LocalFun] = []

@@ -374,12 +374,13 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     /// Sends a signal to `peer`: straight to its connection when it is up and drained, otherwise through the
     /// manager's queue for that peer (connecting first when there is no connection). A sender told the connection
     /// is busy waits at its next suspension point (``Process/waitIfBusy()``).
-    private func route(_ signal: OutboundSignal, to peer: Atom, sender: Pid?) {
+    @discardableResult
+    private func route(_ signal: OutboundSignal, to peer: Atom, sender: Pid?) -> Bool {
         let busy: Bool
         if let direct = state.withLock({ $0.manager.directLink(to: peer) }) {
             busy = direct.write(signal, logger: logger)
         } else {
-            guard NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return }
+            guard NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return false }
             let route = state.withLock { $0.manager.send(signal, to: peer) }
             switch route {
             case .direct(let connection):
@@ -388,10 +389,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 if let start { perform(.startAttempt(peer: peer, attempt: start)) }
                 busy = full
             case .dropped:
-                return
+                return false
             }
         }
         if busy, let sender { node.noteBusy(sender, peer: peer) }
+        return busy
     }
 
     /// Waits while the connection to `peer` is busy, or (when it is being set up) until it is up or failed.
@@ -406,16 +408,17 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         }
     }
 
-    func send(_ message: Term, to pid: Pid, from sender: Pid?) {
-        route(.send(message: message, to: pid, from: sender), to: pid.node, sender: sender)
+    // Messages report busy to the caller, which marks the sending process itself (no lookup per message).
+    func send(_ message: Term, to pid: Pid, from sender: Pid?) -> Bool {
+        route(.send(message: message, to: pid, from: sender), to: pid.node, sender: nil)
     }
 
-    func send(_ message: Term, toName name: Atom, on peer: Atom, from sender: Pid) {
-        route(.regSend(message: message, name: name, from: sender), to: peer, sender: sender)
+    func send(_ message: Term, toName name: Atom, on peer: Atom, from sender: Pid) -> Bool {
+        route(.regSend(message: message, name: name, from: sender), to: peer, sender: nil)
     }
 
-    func send(_ message: Term, toAlias alias: Reference, from sender: Pid) {
-        route(.aliasSend(message: message, alias: alias, from: sender), to: alias.node, sender: sender)
+    func send(_ message: Term, toAlias alias: Reference, from sender: Pid) -> Bool {
+        route(.aliasSend(message: message, alias: alias, from: sender), to: alias.node, sender: nil)
     }
 
     func link(_ local: Pid, _ remote: Pid) {

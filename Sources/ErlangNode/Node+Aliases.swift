@@ -32,11 +32,17 @@ extension Node {
     /// Sends a message to a process alias, here or on another node. A message to an inactive alias is dropped, as
     /// in Erlang.
     public func send(_ message: Term, toAlias alias: Reference, from sender: Pid? = nil) {
+        _ = sendReportingBusy(message, toAlias: alias, from: sender)
+    }
+
+    /// ``send(_:toAlias:from:)``; returns the peer whose connection is busy after it, if any.
+    func sendReportingBusy(_ message: Term, toAlias alias: Reference, from sender: Pid?) -> Atom? {
         if alias.node == name {
             if alias.creation == creation { deliver(message, toAlias: alias) }
-            return
+            return nil
         }
-        router?.send(message, toAlias: alias, from: sender ?? Pid(node: name, id: 0, serial: 0, creation: creation))
+        let from = sender ?? Pid(node: name, id: 0, serial: 0, creation: creation)
+        return router?.send(message, toAlias: alias, from: from) == true ? alias.node : nil
     }
 
     /// A message to a local alias (a local send or ALIAS_SEND from a peer).

@@ -244,9 +244,7 @@ extension Node {
 
     /// Marks a process that sent to a busy connection: it waits for it at its next suspension point.
     func noteBusy(_ sender: Pid, peer: Atom) {
-        guard let handle = handle(of: sender) else { return }
-        handle.record.withLock { $0.busyPeer = peer }
-        handle.busy.store(true, ordering: .releasing)
+        handle(of: sender)?.markBusy(peer)
     }
 }
 

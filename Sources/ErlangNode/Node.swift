@@ -170,20 +170,31 @@ public final class Node: Sendable {
 
     /// Sends a message to a pid, local or remote. Messages to dead or unknown processes are dropped, as in Erlang.
     public func send(_ message: Term, to pid: Pid, from sender: Pid? = nil) {
-        if pid.node == name {
-            if pid.creation == creation, let handle = handle(of: pid) { deliver(message, to: handle) }
-            return  // a pid of an earlier incarnation of this node is dead
-        }
-        router?.send(message, to: pid, from: sender)
+        _ = sendReportingBusy(message, to: pid, from: sender)
     }
 
     /// Sends to a registered name, here (`node` nil or this node) or on another node.
     public func send(_ message: Term, to registeredName: Atom, on node: Atom? = nil, from sender: Pid? = nil) {
+        _ = sendReportingBusy(message, to: registeredName, on: node, from: sender)
+    }
+
+    /// ``send(_:to:from:)``; returns the peer whose connection is busy after it, if any.
+    func sendReportingBusy(_ message: Term, to pid: Pid, from sender: Pid?) -> Atom? {
+        if pid.node == name {
+            if pid.creation == creation, let handle = handle(of: pid) { deliver(message, to: handle) }
+            return nil  // a pid of an earlier incarnation of this node is dead
+        }
+        return router?.send(message, to: pid, from: sender) == true ? pid.node : nil
+    }
+
+    /// ``send(_:to:on:from:)``; returns the peer whose connection is busy after it, if any.
+    func sendReportingBusy(_ message: Term, to registeredName: Atom, on node: Atom?, from sender: Pid?) -> Atom? {
         if let node, node != name {
-            router?.send(message, toName: registeredName, on: node, from: sender ?? Pid(node: name, id: 0, serial: 0, creation: creation))
-            return
+            let from = sender ?? Pid(node: name, id: 0, serial: 0, creation: creation)
+            return router?.send(message, toName: registeredName, on: node, from: from) == true ? node : nil
         }
         if let pid = whereis(registeredName) { send(message, to: pid) }
+        return nil
     }
 }
 
@@ -196,9 +207,10 @@ public enum RegistrationError: Error, Sendable, Hashable {
 
 /// Carries signals to processes on other nodes: implemented by the distribution connections.
 protocol RemoteRouter: Sendable {
-    func send(_ message: Term, to pid: Pid, from sender: Pid?)
-    func send(_ message: Term, toName name: Atom, on node: Atom, from sender: Pid)
-    func send(_ message: Term, toAlias alias: Reference, from sender: Pid)
+    /// Returns whether the connection is busy after the message (the sender should wait, see `Process.waitIfBusy`).
+    func send(_ message: Term, to pid: Pid, from sender: Pid?) -> Bool
+    func send(_ message: Term, toName name: Atom, on node: Atom, from sender: Pid) -> Bool
+    func send(_ message: Term, toAlias alias: Reference, from sender: Pid) -> Bool
     func link(_ local: Pid, _ remote: Pid)
     func unlink(_ local: Pid, _ remote: Pid)
     func exit(from: Pid, to remote: Pid, reason: Term, link: Bool)

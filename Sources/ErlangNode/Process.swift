@@ -38,15 +38,19 @@ public struct Process: Sendable {
     }
 
     /// Sends a message to a pid.
-    public func send(_ message: Term, to pid: Pid) { node.send(message, to: pid, from: pid) }
+    public func send(_ message: Term, to pid: Pid) {
+        if let busy = node.sendReportingBusy(message, to: pid, from: self.pid) { handle.markBusy(busy) }
+    }
 
     /// Sends a message to a registered name, here or on another node.
     public func send(_ message: Term, to name: Atom, on remote: Atom? = nil) {
-        node.send(message, to: name, on: remote, from: pid)
+        if let busy = node.sendReportingBusy(message, to: name, on: remote, from: pid) { handle.markBusy(busy) }
     }
 
     /// Sends a message to a process alias (``alias(once:)``), here or on another node.
-    public func send(_ message: Term, to alias: Reference) { node.send(message, toAlias: alias, from: pid) }
+    public func send(_ message: Term, to alias: Reference) {
+        if let busy = node.sendReportingBusy(message, toAlias: alias, from: pid) { handle.markBusy(busy) }
+    }
 
     /// Makes an alias for this process, like `erlang:alias/1`: a reference others can send to. With `once`
     /// (`[reply]`), the first message through it deactivates it.

@@ -31,6 +31,14 @@ final class ProcessHandle: Mailbox, @unchecked Sendable {
 
     var isAlive: Bool { record.withLock { $0.signals.isAlive } }
 
+    /// A send of this process left the connection to `peer` busy: it waits at its next suspension point. Only the
+    /// first mark takes the lock; later busy sends cost an atomic load.
+    func markBusy(_ peer: Atom) {
+        guard !busy.load(ordering: .relaxed) else { return }
+        record.withLock { $0.busyPeer = peer }
+        busy.store(true, ordering: .releasing)
+    }
+
     /// The busy peer to wait for, if a send marked one; clears the mark.
     func takeBusyPeer() -> Atom? {
         guard busy.load(ordering: .acquiring) else { return nil }

@@ -10,8 +10,13 @@ set -uo pipefail
 FAULT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$FAULT_DIR/../.." && pwd)
 ERL=${ERL:-$(command -v erl)}
-ERLC=${ERLC:-$(dirname "$ERL")/erlc}
-[ -x "$ERLC" ] || ERLC=$(command -v erlc)
+# The helper module is compiled with ERLC: erlc next to ERL if that one works (the OTP 28 from PyPI has no compiler;
+# then the erlc on PATH, whose OTP 25 .beam OTP 28 loads).
+if [ -z "${ERLC:-}" ]; then
+    ERLC=$(dirname "$ERL")/erlc
+    [ -x "$ERLC" ] && "$(dirname "$ERL")/erl" -noshell -eval 'halt(case code:which(compile) of non_existing -> 1; _ -> 0 end).' 2>/dev/null \
+        || ERLC=$(command -v erlc)
+fi
 HOST_S=$(hostname -s)
 
 if [ -z "${ERLANG_NODE:-}" ]; then

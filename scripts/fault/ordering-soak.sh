@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault test 3: message order across repeated disconnects.
 #
-#   scripts/fault/ordering-soak.sh [--minutes M] [--period S]      (defaults: 5 minutes, a disconnect every 30 s)
+#   scripts/fault/ordering-soak.sh [--minutes M] [--period S] [--fail-on-drops]
+#                                  (defaults: 5 minutes, a disconnect every 30 s)
 #
 # erl X sends {I, Rec} (I = 1, 2, 3, ...) to {server, T} without pause (batches of 200, each followed by a sync
 # round trip through `server`, so the relay is always busy but bounded), where T is erlang-node and Rec is the
@@ -11,16 +12,19 @@
 # integers only ever increase; losses are allowed only across a disconnect (a gap in the sequence with a nodedown
 # between the two arrivals, or within 2 s after the later one). PASS iff no integer ever arrived after a larger one,
 # every gap is across a disconnect, traffic resumed after every disconnect, and T is still running. Connection drops
-# that no disconnect caused are listed (with T's log around them) but do not fail the test.
+# that no disconnect caused are listed (with T's log around them) but do not fail the test unless --fail-on-drops is
+# given. (scripts/fault-tests --only reconnect-race runs `--minutes 1.5 --period 2 --fail-on-drops`: T reconnects
+# ~45 times while busy, which is where it has been seen closing a connection it had just set up itself.)
 FAULT_NAME=ordering-soak
 source "$(dirname "$0")/lib.sh"
 
-MINUTES=5; PERIOD=30
+MINUTES=5; PERIOD=30; FAIL_ON_DROPS=0
 while [ $# -gt 0 ]; do
     case $1 in
         --minutes) MINUTES=$2; shift 2 ;;
         --period) PERIOD=$2; shift 2 ;;
-        *) echo "usage: $0 [--minutes M] [--period S]" >&2; exit 2 ;;
+        --fail-on-drops) FAIL_ON_DROPS=1; shift ;;
+        *) echo "usage: $0 [--minutes M] [--period S] [--fail-on-drops]" >&2; exit 2 ;;
     esac
 done
 fault_init ordering-soak
@@ -79,7 +83,8 @@ echo "  T's connections to Y: $(grep -c "nodeup $YN" "$FAULT_TMP/t.log") nodeups
 echo "  T: running=$alive, RSS ${rss0} kB at start, max ${rss_max} kB"
 errs=$(grep -ciE ' error | warning ' "$FAULT_TMP/t.log")
 echo "  T log: $errs warning/error line(s)"; grep -iE ' error | warning ' "$FAULT_TMP/t.log" | head -5 | cut -d' ' -f2- | sed 's/^/    /'
-if [ -n "$result" ] && [ "${result#RESULT ok}" != "$result" ] && [ "$alive" = yes ]; then
+drops_ok=yes; [ "$FAIL_ON_DROPS" = 1 ] && [ "$n_spurious" -gt 0 ] && drops_ok=no
+if [ -n "$result" ] && [ "${result#RESULT ok}" != "$result" ] && [ "$alive" = yes ] && [ "$drops_ok" = yes ]; then
     echo "PASS ordering-soak: ${result#RESULT ok } unrequested_drops=$n_spurious"; exit 0
 else
     echo "FAIL ordering-soak: ${result:-no result (X log: $(tail -2 "$FAULT_TMP/x.log" | tr '\n' ' '))} T running=$alive unrequested_drops=$n_spurious"; exit 1

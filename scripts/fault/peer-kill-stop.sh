@@ -8,8 +8,8 @@
 # erlang:nodes() over rpc every 50 ms (a second view of T, besides T's own "nodedown" log line).
 #   (a) SIGKILL P: time from the kill to T's "nodedown P" (log line, timestamped as it is written), to P leaving
 #       T's nodes() (seen by O), and to R's nodedown. PASS needs T < 2 s.
-#   (b) SIGSTOP P (N repetitions, a random 0.3-2.3 s (--settle) after the connections came up): time from the stop to T's and
-#       R's nodedown; P is resumed after both saw it and reconnects for the next repetition. OTP's bound: a peer
+#   (b) SIGSTOP P (N repetitions, a random 0.3-2.3 s (--settle) after the connections came up): time from the
+#       stop to T's and R's nodedown; P is resumed after both saw it and reconnects for the next repetition. OTP's bound: a peer
 #       silent for net_ticktime T is declared down between 0.75 T and 1.25 T after it went silent
 #       (MinT = T - T/4, MaxT = T + T/4 with tick intensity 4). PASS needs every T ratio in [0.75, 1.25].
 FAULT_NAME=peer-kill-stop
@@ -84,7 +84,7 @@ for (( k=1; k<=KILL_REPS; k++ )); do
     measure "$PA" 1 "$t0"
     ok=PASS
     if [ -z "$T_MS" ] || [ "$T_MS" -ge 2000 ]; then ok=FAIL; fails=$((fails + 1)); fi
-    kill_summary+="T ${T_MS:-never} ms (OTP ${R_MS:-never} ms) "
+    kill_summary+="${kill_summary:+, }T ${T_MS:-never} ms (OTP ${R_MS:-never} ms)"
     ROWS+=("kill $k: T log nodedown ${T_MS:-never} ms, T nodes() (via O) ${O_MS:-never} ms, OTP R ${R_MS:-never} ms -> $ok")
     log "${ROWS[-1]}"
 done
@@ -108,9 +108,8 @@ for (( n=1; n<=REPS; n++ )); do
     ROWS+=("stop $n: T ${T_MS:-never} ms (${tr}x), T nodes() via O ${O_MS:-never} ms, OTP R ${R_MS:-never} ms (${rr}x) -> $ok")
     log "${ROWS[-1]}"
     t_list+="${tr} "; r_list+="${rr} "
-    [ "$tr" != inf ] && max_t=$(fmax "$max_t" "$tr")
+    if [ "$tr" = inf ]; then max_t=inf; elif [ "$max_t" != inf ]; then max_t=$(fmax "$max_t" "$tr"); fi
     [ "$rr" != inf ] && max_r=$(fmax "$max_r" "$rr")
-    [ "$tr" = inf ] && max_t=inf
 done
 
 echo "peer-kill-stop (net_ticktime $TICK s, OTP bound 1.25x = $BOUND_MS ms):"

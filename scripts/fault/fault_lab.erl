@@ -3,7 +3,7 @@
 %% capitals and carry os:system_time(millisecond) ("EV <ms> nodedown Node"), so that bash and Erlang read the
 %% same clock.
 -module(fault_lab).
--export([node_main/1, poll_nodes/2, ping_loop/3, keep_connected/2, load_loop/1, starve_probe/2,
+-export([node_main/1, poll_nodes/2, ping_loop/3, keep_connected/2, load_loop/1, starve_probe/3,
          soak_recorder/0, soak_sender/4,
          flood_recv/3, flood_start/4]).
 
@@ -103,16 +103,16 @@ load_loop(T, N, Since) ->
 load_wait(0) -> ok;
 load_wait(K) -> receive {load, _} -> load_wait(K - 1) after 5000 -> ok end.
 
-%% starve_probe(T, Count): on a hidden node: an rpc to T, then spawn(T, s, flood, [sink, Count, 1]) (a local
-%% flood: T's `sink` drops the messages), and while it runs: three rpc:call(T, erlang, node, []) with 5 s timeouts,
-%% a net_adm:ping (bounded to 5 s here; ping itself waits forever), and a `server` echo; then the flood is killed
-%% and T is asked once a second (up to 30 s) until it answers again.
-starve_probe(TS, Count) ->
+%% starve_probe(T, Count, K): on a hidden node: an rpc to T, then K x spawn(T, s, flood, [sink, Count, 1]) (local
+%% floods: T's `sink` drops the messages), and while they run: three rpc:call(T, erlang, node, []) with 5 s timeouts,
+%% a net_adm:ping (bounded to 5 s here; ping itself waits forever), and a `server` echo; then the floods are killed
+%% and T is asked once a second (up to 15 s) until it answers again.
+starve_probe(TS, Count, K) ->
     T = list_to_atom(TS),
     pong = net_adm:ping(T),
     timed("RPC_BEFORE", fun() -> rpc:call(T, erlang, node, [], 5000) end),
-    F = spawn(T, s, flood, [sink, Count, 1]),
-    out("FLOOD ~p ~p", [ms(), F]),
+    Fs = [spawn(T, s, flood, [sink, Count, 1]) || _ <- lists:seq(1, K)],
+    out("FLOOD ~p ~p", [ms(), Fs]),
     timer:sleep(1000),
     [timed("RPC_DURING", fun() -> rpc:call(T, erlang, node, [], 5000) end) || _ <- [1, 2, 3]],
     Self = self(),
@@ -120,11 +120,11 @@ starve_probe(TS, Count) ->
     timed("PING_DURING", fun() -> receive {ping, P} -> P after 5000 -> timeout end end),
     {server, T} ! {echo, self()},
     timed("ECHO_DURING", fun() -> receive echo -> ok after 5000 -> timeout end end),
-    exit(F, kill),
-    K = ms(),
-    out("KILLED ~p", [K]),
-    %% Does T come back once the flood is killed? (rpc every second, up to 30 s)
-    recover(T, K, K + 30000).
+    [exit(F, kill) || F <- Fs],
+    Killed = ms(),
+    out("KILLED ~p", [Killed]),
+    %% Does T come back once the floods are killed? (rpc every second, up to 15 s)
+    recover(T, Killed, Killed + 15000).
 
 recover(T, K, Deadline) ->
     case rpc:call(T, erlang, node, [], 1000) of

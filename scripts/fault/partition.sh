@@ -14,7 +14,8 @@
 # itself (net_kernel:connect_node(P) run on T by rpc from a hidden helper erl node H in namespace A), instead of P
 # connecting to T (the default), so both of T's connection paths can be measured. --load: an erl node L in namespace A
 # keeps T busy the whole time (echoes through T's `server` over loopback), to see whether a busy T detects late. PASS iff every T detection is within [0.75, 1.25] x net_ticktime
-# (OTP's bounds, tick intensity 4).
+# (OTP's bounds, tick intensity 4); a repetition where T is late and R is late too (the host stalled every node) is
+# skipped, and at least half of them must count.
 FAULT_NAME=partition
 source "$(dirname "$0")/lib.sh"
 
@@ -94,7 +95,7 @@ since() {
 }
 rat() { [ -n "$1" ] && ratio "$1" "$TICK_MS" || echo inf; }
 
-fails=0; declare -a ROWS; max_t=0; max_r=0; max_pt=0; max_pr=0; tl=""; rl=""; ptl=""; prl=""
+fails=0; skips=0; declare -a ROWS; max_t=0; max_r=0; max_pt=0; max_pr=0; tl=""; rl=""; ptl=""; prl=""
 for (( n=1; n<=REPS; n++ )); do
     wait_all_up "$n" || die "connections not (re)established for repetition $n: $(tail -3 "$FAULT_TMP/p.log")"
     sleep "$(settle_time)"
@@ -106,8 +107,8 @@ for (( n=1; n<=REPS; n++ )); do
     TO=$(grep 'timed out: nothing received' "$FAULT_TMP/t.log" | sed -n "${n}p" | sed 's/.*nothing received for \([^ ]*\).*/\1/')
     restore || die "restore failed"
     tr=$(rat "$T_MS"); rr=$(rat "$R_MS"); ptr=$(rat "$P_T"); prr=$(rat "$P_R")
-    ok=PASS
-    if [ "$tr" = inf ] || fgt "$tr" 1.25 || fgt 0.75 "$tr"; then ok=FAIL; fails=$((fails + 1)); fi
+    ok=$(judge_ratio "$tr" "$rr")
+    case $ok in FAIL) fails=$((fails + 1)) ;; SKIP) skips=$((skips + 1)); ok="SKIP (OTP R late too: host stall)" ;; esac
     ROWS+=("cut $n: T declares P down ${T_MS:-never} ms (${tr}x; T says silent for ${TO:-?}), P declares T down ${P_T:-never} ms (${ptr}x); OTP R declares P down ${R_MS:-never} ms (${rr}x), P declares R down ${P_R:-never} ms (${prr}x) -> $ok")
     log "${ROWS[-1]}"
     tl+="$tr "; rl+="$rr "; ptl+="$ptr "; prl+="$prr "
@@ -121,5 +122,6 @@ done
 echo "partition (net_ticktime $TICK s, cut=$CUT, T-P connection initiated by $INIT, load=$LOAD, OTP bound 1.25x = $(( TICK_MS * 5 / 4 )) ms):"
 for row in "${ROWS[@]}"; do echo "  $row"; done
 summary="T->P: ${tl}(max ${max_t}x); P->T: ${ptl}(max ${max_pt}x); OTP R->P: ${rl}(max ${max_r}x); P->R: ${prl}(max ${max_pr}x)"
-if [ "$fails" -eq 0 ]; then echo "PASS partition: $summary"; exit 0
-else echo "FAIL partition: $fails repetition(s) outside [0.75, 1.25]x; $summary"; exit 1; fi
+[ "$skips" -gt 0 ] && echo "  $skips repetition(s) skipped: the OTP node R was over the bound in the same repetition"
+if [ "$fails" -eq 0 ] && [ $(( REPS - skips )) -ge $(( (REPS + 1) / 2 )) ]; then echo "PASS partition: $summary"; exit 0
+else echo "FAIL partition: $fails repetition(s) outside [0.75, 1.25]x, $skips of $REPS skipped (host stalls); $summary"; exit 1; fi

@@ -11,7 +11,9 @@
 #   (b) SIGSTOP P (N repetitions, a random 0.3-2.3 s (--settle) after the connections came up): time from the
 #       stop to T's and R's nodedown; P is resumed after both saw it and reconnects for the next repetition. OTP's bound: a peer
 #       silent for net_ticktime T is declared down between 0.75 T and 1.25 T after it went silent
-#       (MinT = T - T/4, MaxT = T + T/4 with tick intensity 4). PASS needs every T ratio in [0.75, 1.25].
+#       (MinT = T - T/4, MaxT = T + T/4 with tick intensity 4). PASS needs every T ratio in [0.75, 1.25]; a
+#       repetition where T is late and R is late too (the host stalled every node) is skipped, and at least half
+#       of them must count.
 FAULT_NAME=peer-kill-stop
 source "$(dirname "$0")/lib.sh"
 
@@ -92,7 +94,7 @@ done
 # ---- (b) SIGSTOP ----
 PB=pb_$TAG
 start_erl PB_PID "$FAULT_TMP/pb.log" "" -sname "$PB" "$TICK" "fault_lab:node_main([\"$TN\", \"$RN\"])"
-max_t=0; max_r=0; t_list=""; r_list=""
+max_t=0; max_r=0; t_list=""; r_list=""; skips=0
 for (( n=1; n<=REPS; n++ )); do
     wait_both_up "$PB" "$n" || die "P ($PB) did not (re)connect to T and R for repetition $n: $(tail -3 "$FAULT_TMP/pb.log")"
     sleep "$(settle_time)"
@@ -101,8 +103,8 @@ for (( n=1; n<=REPS; n++ )); do
     kill -CONT "$PB_PID"
     tr=$( [ -n "$T_MS" ] && ratio "$T_MS" "$TICK_MS" || echo inf )
     rr=$( [ -n "$R_MS" ] && ratio "$R_MS" "$TICK_MS" || echo inf )
-    ok=PASS
-    if [ "$tr" = inf ] || fgt "$tr" 1.25 || fgt 0.75 "$tr"; then ok=FAIL; fails=$((fails + 1)); fi
+    ok=$(judge_ratio "$tr" "$rr")
+    case $ok in FAIL) fails=$((fails + 1)) ;; SKIP) skips=$((skips + 1)); ok="SKIP (OTP R late too: host stall)" ;; esac
     # T's nodes() must agree with its log (P gone from nodes() within 1 s of the nodedown line).
     if [ -n "$T_MS" ] && { [ -z "$O_MS" ] || [ $(( O_MS - T_MS )) -gt 1000 ]; }; then ok="FAIL(nodes() still lists P)"; fails=$((fails + 1)); fi
     ROWS+=("stop $n: T ${T_MS:-never} ms (${tr}x), T nodes() via O ${O_MS:-never} ms, OTP R ${R_MS:-never} ms (${rr}x) -> $ok")
@@ -115,10 +117,11 @@ done
 echo "peer-kill-stop (net_ticktime $TICK s, OTP bound 1.25x = $BOUND_MS ms):"
 for row in "${ROWS[@]}"; do echo "  $row"; done
 echo "  T timeout log lines: $(grep -c 'timed out: nothing received' "$FAULT_TMP/t.log")"
-if [ "$fails" -eq 0 ]; then
+[ "$skips" -gt 0 ] && echo "  $skips repetition(s) skipped: the OTP node was over the bound in the same repetition"
+if [ "$fails" -eq 0 ] && [ $(( REPS - skips )) -ge $(( (REPS + 1) / 2 )) ]; then
     echo "PASS peer-kill-stop: SIGKILL seen by ${kill_summary}; SIGSTOP ratios T: ${t_list}(max ${max_t}x) OTP: ${r_list}(max ${max_r}x)"
     exit 0
 else
-    echo "FAIL peer-kill-stop: $fails check(s) failed; SIGKILL seen by ${kill_summary}; SIGSTOP ratios T: ${t_list}(max ${max_t}x) OTP: ${r_list}(max ${max_r}x)"
+    echo "FAIL peer-kill-stop: $fails check(s) failed, $skips of $REPS repetitions skipped (host stalls); SIGKILL seen by ${kill_summary}; SIGSTOP ratios T: ${t_list}(max ${max_t}x) OTP: ${r_list}(max ${max_r}x)"
     exit 1
 fi

@@ -51,45 +51,21 @@ enum VerbatimFunCheck {
     static func containsLocalFun(_ term: Term) -> Bool {
         switch term {
         case .integer, .bigInteger, .float, .atom, .binary, .bitBinary, .pid, .port, .reference, .fun(.export):
-            return false
-        case .fun(.local):
-            return true
+            return false  // the common flat message: no walk, no allocation
         default:
-            break
+            return !localFuns(in: term, firstOnly: true).isEmpty
         }
-        var pending: [Term] = [term]
-        while let next = pending.popLast() {
-            switch next {
-            case .fun(.local): return true
-            case .tuple(let elements), .list(let elements):
-                for element in elements {
-                    switch element {
-                    case .integer, .bigInteger, .float, .atom, .binary, .bitBinary, .pid, .port, .reference, .fun(.export): continue
-                    default: pending.append(element)
-                    }
-                }
-            case .improperList(let elements, let tail):
-                pending.append(contentsOf: elements)
-                pending.append(tail)
-            case .map(let map):
-                for entry in map.entries {
-                    pending.append(entry.key)
-                    pending.append(entry.value)
-                }
-            case .integer, .bigInteger, .float, .atom, .binary, .bitBinary, .pid, .port, .reference, .fun(.export):
-                break
-            }
-        }
-        return false
     }
 
     /// The local funs of a decoded term (for compressed terms, whose bytes cannot be walked in place).
-    static func localFuns(in term: Term) -> [LocalFun] {
+    static func localFuns(in term: Term, firstOnly: Bool = false) -> [LocalFun] {
         var found: [LocalFun] = []
         var pending: [Term] = [term]
         while let next = pending.popLast() {
             switch next {
-            case .fun(.local(let fun)): found.append(fun)
+            case .fun(.local(let fun)):
+                found.append(fun)
+                if firstOnly { return found }
             case .tuple(let elements), .list(let elements): pending.append(contentsOf: elements)
             case .improperList(let elements, let tail):
                 pending.append(contentsOf: elements)

@@ -201,14 +201,7 @@ final class Connection: Sendable {
 
     /// Closes the channel at once; queued bytes are dropped and waiting senders resumed.
     func close() {
-        let waiters = outbox.withLock { o -> [UnsafeContinuation<Void, Never>] in
-            o.closed = true
-            o.buffers = []
-            o.bytes = 0
-            defer { o.busyWaiters = [] }
-            return o.busyWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        channelClosed()
         channel.close(promise: nil)
     }
 

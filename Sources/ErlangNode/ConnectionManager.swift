@@ -176,8 +176,9 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         }
     }
 
-    /// A signal for a peer that ``directLink(to:)`` did not take.
-    mutating func send(_ signal: Signal, to node: Atom) -> Route {
+    /// A signal for a peer that ``directLink(to:)`` did not take. With `connect` false (what a demonitor or an
+    /// unlink is: the monitor or link went with the last connection) no attempt starts for a peer without one.
+    mutating func send(_ signal: Signal, to node: Atom, connect: Bool = true) -> Route {
         guard !isShutDown, node != ownName else { return .dropped }
         switch peers[node] {
         case .up(var up):
@@ -194,6 +195,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             store(node, .pending(pending))
             return .queued(start: nil, busy: busy)
         case nil:
+            guard connect else { return .dropped }
             let attempt = newID()
             var pending = Pending(attempt: Attempt(id: attempt))
             pending.queued.append(signal)

@@ -30,6 +30,9 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     private let state: Mutex<State>
     private let connectionIDs = Atomic<UInt64>(1)
+    /// Mesh exchanges under way (``mesh(with:over:)``): tests wait for none before they disconnect, since a
+    /// late answer from the peer's `rex` connects again, as any Erlang send does.
+    let meshesInProgress = Atomic<Int>(0)
     let listenPort = Mutex<Int>(0)
     private let shutdownWaiters = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
@@ -312,7 +315,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             return
         }
         logger.info("nodeup \(peer)", metadata: ["hidden": "\(hidden)"])
-        if !hidden { Task { await self.mesh(with: peer) } }
+        if !hidden { Task { await self.mesh(with: peer, over: connection) } }
     }
 
     /// Transitive connections: a visible node learns its new peer's visible nodes and connects to each, so that
@@ -320,18 +323,46 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     ///
     /// Both ways: this node connects to the peer's visible nodes, and asks the peer (through its `rex`) to connect
     /// to this node's other visible nodes, so that two BEAM nodes that each know only this node mesh as well.
-    func mesh(with peer: Atom) async {
+    /// The questions go over the connection that came up and no other: a mesh task that runs late (after a
+    /// `disconnect_node`, say) must not connect to the peer again.
+    func mesh(with peer: Atom, over connection: Connection) async {
         guard !configuration.hidden else { return }
+        meshesInProgress.add(1, ordering: .relaxed)
+        defer { meshesInProgress.subtract(1, ordering: .relaxed) }
         let ours = nodes(hidden: false).filter { $0 != peer }
         for other in ours {
-            _ = await node.rpc(peer, "net_kernel", "connect_node", [.atom(other)], timeout: .seconds(10))
+            _ = await rpc(peer, over: connection, "net_kernel", "connect_node", [.atom(other)], timeout: .seconds(10))
         }
-        guard let reply = await node.rpc(peer, "erlang", "nodes", [], timeout: .seconds(5)), let others = reply.listElements else {
+        guard let reply = await rpc(peer, over: connection, "erlang", "nodes", [], timeout: .seconds(5)),
+              let others = reply.listElements else {
             return
         }
-        for case .atom(let other) in others where other != node.name && connection(to: other) == nil {
+        for case .atom(let other) in others where other != node.name && self.connection(to: other) == nil {
             if await connect(other) {
                 logger.debug("meshed with \(other) through \(peer)")
+            }
+        }
+    }
+
+    /// `rpc:call` to `peer`'s `rex`, written to `connection` only: `nil` when that connection is no longer the
+    /// peer's, or no answer comes in time.
+    private func rpc(_ peer: Atom, over connection: Connection, _ module: Atom, _ function: Atom, _ arguments: [Term],
+                     timeout: Duration) async -> Term? {
+        guard self.connection(to: peer) === connection else { return nil }
+        let logger = self.logger
+        // rex sends io requests to the group leader; net_kernel stands in (it ignores them, as the caller would).
+        let groupLeader: Term = node.whereis("net_kernel").map { .pid($0) } ?? .undefined
+        return await withCheckedContinuation { continuation in
+            node.spawn { p in
+                let ref = p.makeReference()
+                let request: Term = .tuple("call", .atom(module), .atom(function), .list(arguments), groupLeader)
+                connection.write(.regSend(message: .tuple("$gen_call", .tuple(.pid(p.pid), .reference(ref)), request),
+                                          name: "rex", from: p.pid), logger: logger)
+                let reply = await p.receive(timeout: timeout) { m in
+                    if case .tuple(let e) = m, e.count == 2, e[0] == .reference(ref) { return true }
+                    return false
+                }
+                continuation.resume(returning: reply?.tupleElements?[1])
             }
         }
     }
@@ -381,7 +412,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             busy = direct.write(signal, logger: logger)
         } else {
             guard NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return false }
-            let route = state.withLock { $0.manager.send(signal, to: peer) }
+            let route = state.withLock { $0.manager.send(signal, to: peer, connect: signal.connects) }
             switch route {
             case .direct(let connection):
                 busy = connection.write(signal, logger: logger)

@@ -21,6 +21,19 @@ enum OutboundSignal: Sendable {
     case spawnRequest(requestID: Reference, from: Pid, groupLeader: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term])
 }
 
+extension OutboundSignal {
+    /// Whether the signal makes a connection to a node that has none, as in OTP: messages, links, monitors,
+    /// `exit/2` and spawn requests do; an unlink, a demonitor, a `DOWN` or a link's exit signal does not (the link
+    /// or monitor it is about went down with the last connection).
+    var connects: Bool {
+        switch self {
+        case .send, .regSend, .aliasSend, .link, .monitor, .spawnRequest: true
+        case .exit(_, _, _, let link): !link
+        case .unlink, .demonitor, .monitorExit: false
+        }
+    }
+}
+
 extension Connection {
     /// Writes a signal with the control message the peer's flags call for; returns whether the connection is busy.
     @discardableResult

@@ -55,6 +55,23 @@ import Testing
         guard case .direct(10) = m.send(4, to: "a@h") else { Issue.record("expected a direct send"); return }
     }
 
+    @Test func signalsThatDoNotConnectAreDroppedWithoutAConnectionAndQueuedWhileOneComes() throws {
+        var m = Manager(ownName: "b@h")
+        guard case .dropped = m.send(1, to: "a@h", connect: false) else { Issue.record("expected a drop"); return }
+        #expect(m.nodes(hidden: nil).isEmpty && !m.isPending("a@h"), "no attempt for a demonitor or unlink")
+        guard case .queued(let start?, false) = m.send(2, to: "a@h") else { Issue.record("expected a new attempt"); return }
+        guard case .queued(nil, false) = m.send(3, to: "a@h", connect: false) else {
+            Issue.record("a non-connecting signal keeps its place behind the queued ones"); return
+        }
+        _ = m.attemptConnected("a@h", attempt: start, channel: 100)
+        let up = m.handshakeDone("a@h", role: .initiator(attempt: start), connection: 7, link: 70, channel: 100, hidden: false, creation: 1)
+        let delivered = up.flatMap { action -> [Int] in
+            if case .deliver(_, _, _, let signals) = action { return signals }
+            return []
+        }
+        #expect(delivered == [2, 3])
+    }
+
     @Test func simultaneousConnectEveryInterleaving() throws {
         // We are b@h. c@h is greater: its attempt wins, ours is abandoned (ok_simultaneous, our channel closed).
         var m = Manager(ownName: "b@h")

@@ -4,6 +4,11 @@ import ErlangTerm
 import Logging
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 #if os(Linux)
 /// glibc's `malloc_trim` (in `<malloc.h>`, which the Glibc module does not export).
@@ -300,13 +305,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context, "\(error)")
+        // A peer that went away (reset, broken pipe, timed out) is a nodedown, not a fault of ours or the peer's.
+        if let io = error as? IOError, [ECONNRESET, EPIPE, ETIMEDOUT].contains(io.errnoCode) {
+            fail(context, "\(error)", level: .notice)
+        } else {
+            fail(context, "\(error)")
+        }
     }
 
-    private func fail(_ context: ChannelHandlerContext, _ why: String) {
+    private func fail(_ context: ChannelHandlerContext, _ why: String, level: Logger.Level = .error) {
         guard !failed else { return }
         failed = true
-        service.logger.error("closing connection to \(connection.peer): \(why)")
+        service.logger.log(level: level, "closing connection to \(connection.peer): \(why)")
         context.close(promise: nil)
     }
 

@@ -1,6 +1,12 @@
 public import ErlangTerm
 public import Logging
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension TLSDistributionConfiguration {
     /// What reading an option file produced: the configuration and one warning per option it ignored.
@@ -16,18 +22,8 @@ extension TLSDistributionConfiguration {
     /// - Throws: ``TLSDistributionError`` naming the file: ``TLSDistributionError/Code/unreadableFile``,
     ///   ``TLSDistributionError/Code/malformedFile`` or ``TLSDistributionError/Code/invalidOption``.
     public init(optionFile path: String, logger: Logger) throws(TLSDistributionError) {
-        let text: String
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let decoded = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
-                throw TLSDistributionError(.unreadableFile, file: path, reason: "not text")
-            }
-            text = decoded
-        } catch let error as TLSDistributionError {
-            throw error
-        } catch {
-            throw TLSDistributionError(.unreadableFile, file: path, reason: "cannot read: \(Self.describe(error))")
-        }
+        let bytes = try Self.readFile(path)
+        let text = String(decoding: bytes, as: UTF8.self)
         let result = try Self.parse(optionFileText: text, fileName: path)
         for warning in result.warnings { logger.warning("\(path): \(warning)") }
         self = result.configuration
@@ -82,14 +78,33 @@ extension TLSDistributionConfiguration {
         return OptionFileResult(configuration: configuration, warnings: warnings)
     }
 
-    private static func describe(_ error: any Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-            return String(cString: strerror(code.rawValue))
+    /// The whole file, or an error with the system's reason (`No such file or directory`, `Permission denied`).
+    private static func readFile(_ path: String) throws(TLSDistributionError) -> [UInt8] {
+        guard let file = fopen(path, "rb") else {
+            throw TLSDistributionError(.unreadableFile, file: path, reason: "cannot read: \(String(cString: strerror(errno)))")
         }
-        return ns.localizedDescription
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if count > 0 { bytes += chunk[..<count] }
+            if count < chunk.count {
+                if ferror(file) != 0 {
+                    throw TLSDistributionError(.unreadableFile, file: path, reason: "cannot read: \(String(cString: strerror(errno)))")
+                }
+                break
+            }
+            // An option file is a few lines; anything this large is not one.
+            guard bytes.count <= Self.maximumOptionFileSize else {
+                throw TLSDistributionError(.malformedFile, file: path, reason: "larger than \(Self.maximumOptionFileSize) bytes")
+            }
+        }
+        return bytes
     }
+
+    /// The largest option file read: 1 MiB.
+    static let maximumOptionFileSize = 1 << 20
 }
 
 extension TLSDistributionConfiguration.Options {

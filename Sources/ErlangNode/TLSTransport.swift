@@ -52,7 +52,7 @@ public struct TLSTransport: DistributionTransport {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 do {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: context), TLSUncleanShutdownFilter())
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
@@ -114,7 +114,7 @@ public struct TLSTransport: DistributionTransport {
             .channelInitializer { channel in
                 do {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverHostname))
+                    try sync.addHandlers(NIOSSLClientHandler(context: context, serverHostname: serverHostname), TLSUncleanShutdownFilter())
                     if let checkName { try sync.addHandler(TLSPeerNameCheck(peerNode: checkName)) }
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -260,6 +260,21 @@ final class TLSPeerNameCheck: ChannelInboundHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 }
+
+/// Drops `uncleanShutdown`: OTP nodes close the TCP connection without a TLS close_notify when they halt or
+/// disconnect, which is an ordinary connection loss (the channel goes inactive next), not an error worth a log line.
+final class TLSUncleanShutdownFilter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOSSLError, case .uncleanShutdown = error { return }
+        context.fireErrorCaught(error)
+    }
+}
+
+@available(*, unavailable)
+extension TLSUncleanShutdownFilter: Sendable {}
 
 /// The server's certificate does not name the node connected to.
 struct TLSPeerNameMismatch: Error, CustomStringConvertible {

@@ -218,6 +218,16 @@ struct TLSInteropTests {
             #expect(await !odd.ping(checked.name), "a certificate for another host is refused (not_allowed)")
             #expect(await !checked.ping(odd.name), "and not accepted when connecting out either")
             #expect(Set(checked.nodes()) == [good.name])
+            // Without the host-name check of TLS itself (server_name_indication disable), the policy still refuses.
+            let noHostCheck = try certs.optionFile(
+                "nosni",
+                server: certs.credentials("node", ca: "ca") + ", {verify, verify_peer}",
+                client: certs.credentials("node", ca: "ca") + ", {verify, verify_peer}, {server_name_indication, disable}")
+            let lax = try await tlsNode(world, TestEnvironment.uniqueName("lax"), optionFile: noHostCheck)
+            let strictName = try await tlsNode(world, TestEnvironment.uniqueName("snm"), optionFile: noHostCheck, policy: .certificateMustNameNode)
+            #expect(await lax.ping(odd.name), "chain valid, names not checked")
+            #expect(await !strictName.ping(odd.name), "the policy closes the connection when the server's certificate does not name it")
+            #expect(await strictName.ping(good.name))
         }
     }
 
@@ -276,8 +286,8 @@ struct TLSInteropTests {
             }
             let friendNode = Atom("\(friendName)@\(world.host)")
             #expect(swift.nodes() == [friendNode], "the TLS peer's connection is untouched")
-            swift.send("after", to: "runner", on: friendNode)
-            #expect(await friend.value(after: "GOT") == "after")
+            swift.send("afterwards", to: "runner", on: friendNode)
+            #expect(await friend.value(after: "GOT") == "afterwards")
             let late = try world.erl(TestEnvironment.uniqueName("late"), script: "io:format(\"PING ~p~n\", [net_adm:ping(\(erlAtom(swift.name)))]), halt().",
                                      extraArgs: Self.tlsArgs(strict))
             #expect(await late.value(after: "PING") == "pong")

@@ -294,16 +294,24 @@ struct TLSInteropTests {
         }
     }
 
-    @Test("an encrypted key with password, TLS 1.2 only and a cipher list work with erl both ways")
-    func encryptedKeyTLS12() async throws {
+    @Test("TLS 1.2 only (an encrypted key with password, a cipher list) and TLS 1.3 only both work with erl both ways",
+          arguments: ["1.2", "1.3"])
+    func onlyOneVersion(version: String) async throws {
         try await withTLSWorld { world, certs in
-            let file = try certs.encryptedTLS12()
+            let file = try version == "1.2" ? certs.encryptedTLS12() : certs.tls13Only()
             let swift = try await tlsNode(world, TestEnvironment.uniqueName("enc"), optionFile: file)
             let name = TestEnvironment.uniqueName("e")
             let erl = try world.erl(name, script: "io:format(\"PING ~p~n\", [net_adm:ping(\(erlAtom(swift.name)))]),\n" + Self.idle,
                                     extraArgs: Self.tlsArgs(file))
             #expect(await erl.value(after: "PING") == "pong", "\(erl.output)")
             #expect(await swift.rpc(Atom("\(name)@\(world.host)"), "erlang", "node", []) == .atom(Atom("\(name)@\(world.host)")))
+            if version == "1.3" {
+                // The versions option is honoured: a TLS 1.2-only peer cannot reach a TLS 1.3-only node.
+                let old = try world.erl(TestEnvironment.uniqueName("old"),
+                                        script: "io:format(\"PING ~p~n\", [net_adm:ping(\(erlAtom(swift.name)))]), halt().",
+                                        extraArgs: Self.tlsArgs(try certs.encryptedTLS12()))
+                #expect(await old.value(after: "PING", timeout: .seconds(30)) == "pang")
+            }
         }
     }
 }

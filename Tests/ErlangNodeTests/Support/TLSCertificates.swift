@@ -93,6 +93,13 @@ struct TLSCertificates {
                        client: #"{cacertfile, "\#(path("ca.pem"))"}, {verify, verify_peer}"#)
     }
 
+    /// Like ``strict()`` with TLS 1.3 only.
+    func tls13Only() throws -> String {
+        try optionFile("tls13",
+                       server: credentials("node", ca: "ca") + ", {verify, verify_peer}, {fail_if_no_peer_cert, true}, {versions, ['tlsv1.3']}",
+                       client: credentials("node", ca: "ca") + ", {verify, verify_peer}, {versions, ['tlsv1.3']}")
+    }
+
     /// Like ``strict()`` with the encrypted key and its password, TLS 1.2 only, an unknown option and a cipher list.
     func encryptedTLS12() throws -> String {
         let credentials = #"{certfile, "\#(path("node.pem"))"}, {keyfile, "\#(path("node-encrypted.key"))"}, {password, "\#(Self.password)"}, {cacertfile, "\#(path("ca.pem"))"}"#

@@ -26,6 +26,9 @@ public struct HandshakeConfiguration: Sendable {
     /// Where challenges come from: a cryptographically secure generator by default
     /// (`SystemRandomNumberGenerator`). Tests may inject a fixed sequence.
     public var makeChallenge: @Sendable () -> UInt32
+    /// The size of each handshake packet's length prefix: 2 bytes over TCP (the default), 4 over TLS
+    /// (`inet_tls_dist`). The transport decides it; see ``HandshakeLengthPrefix``.
+    public var lengthPrefix: HandshakeLengthPrefix
 
     /// Creates a configuration.
     ///
@@ -39,7 +42,8 @@ public struct HandshakeConfiguration: Sendable {
         requiredFlags: DistributionFlags = .mandatoryOTP25,
         sendNameVersion: HandshakeMessage.Version = .v6,
         requestDynamicName: Bool = false,
-        makeChallenge: @escaping @Sendable () -> UInt32 = { UInt32.random(in: .min ... .max) }
+        makeChallenge: @escaping @Sendable () -> UInt32 = { UInt32.random(in: .min ... .max) },
+        lengthPrefix: HandshakeLengthPrefix = .twoBytes
     ) {
         precondition(
             requestDynamicName
@@ -55,6 +59,7 @@ public struct HandshakeConfiguration: Sendable {
         self.sendNameVersion = sendNameVersion
         self.requestDynamicName = requestDynamicName
         self.makeChallenge = makeChallenge
+        self.lengthPrefix = lengthPrefix
     }
 
     /// The flags an initiator puts in `send_name`: no `PUBLISHED` when hidden; `NAME_ME` instead of `PUBLISHED`

@@ -1,7 +1,8 @@
 public import Logging
 public import NIOCore
 
-/// Runs a ``HandshakeStateMachine`` on a channel: 2-byte handshake framing, a setup timeout, the node's decisions
+/// Runs a ``HandshakeStateMachine`` on a channel: handshake framing (2-byte lengths, or 4 with
+/// ``HandshakeConfiguration/lengthPrefix``), a setup timeout, the node's decisions
 /// through a ``HandshakeDelegate``.
 ///
 /// On success it completes its promise with the ``HandshakeResult`` (callbacks run at once, on the event loop,

@@ -12,13 +12,17 @@ extension HandshakeMessage {
         static let namedPrefix: [UInt8] = Array("named:".utf8)
     }
 
-    /// Writes this message as one packet: a 2-byte big-endian length, then the message.
+    /// Writes this message as one packet: a big-endian length (2 bytes unless `lengthPrefix` says 4), then the
+    /// message.
     ///
     /// Names must be at most ``HandshakeLimits/maximumNodeNameLength`` bytes (a precondition: they are ours, checked
     /// when the configuration is made, or come from decoding, which checks them too).
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout ByteBuffer, lengthPrefix: HandshakeLengthPrefix = .twoBytes) {
         let lengthIndex = buffer.writerIndex
-        buffer.writeInteger(UInt16(0))
+        switch lengthPrefix {
+        case .twoBytes: buffer.writeInteger(UInt16(0))
+        case .fourBytes: buffer.writeInteger(UInt32(0))
+        }
         let start = buffer.writerIndex
         switch self {
         case .sendName(let message):
@@ -72,13 +76,19 @@ extension HandshakeMessage {
         }
         let length = buffer.writerIndex - start
         precondition(length <= HandshakeLimits.maximumPacketLength, "handshake packet over the limit")
-        buffer.setInteger(UInt16(length), at: lengthIndex)
+        switch lengthPrefix {
+        case .twoBytes: buffer.setInteger(UInt16(length), at: lengthIndex)
+        case .fourBytes: buffer.setInteger(UInt32(length), at: lengthIndex)
+        }
     }
 
     /// This message as one packet in a new buffer.
-    public func encoded(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    public func encoded(
+        allocator: ByteBufferAllocator = ByteBufferAllocator(),
+        lengthPrefix: HandshakeLengthPrefix = .twoBytes
+    ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 64)
-        encode(into: &buffer)
+        encode(into: &buffer, lengthPrefix: lengthPrefix)
         return buffer
     }
 

@@ -1,18 +1,22 @@
 public import NIOCore
 
-/// An incremental decoder of handshake packets (2-byte big-endian length prefix) over an inbound byte stream.
+/// An incremental decoder of handshake packets (a 2- or 4-byte big-endian length prefix, see
+/// ``HandshakeLengthPrefix``) over an inbound byte stream.
 ///
 /// Bytes are appended as they arrive; ``next(expecting:step:)`` returns a message once a whole packet is buffered.
-/// A length prefix is checked against ``HandshakeLimits/maximumPacketLength`` as soon as its two bytes are in, so
+/// A length prefix is checked against ``HandshakeLimits/maximumPacketLength`` as soon as its bytes are in, so
 /// the buffer never holds more than one maximal packet plus what the peer sent beyond it.
 public struct HandshakeMessageDecoder: Sendable {
     private var buffer: ByteBuffer
+    /// The size of each packet's length prefix.
+    public let lengthPrefix: HandshakeLengthPrefix
     /// How many bytes of the stream were consumed (the stream offset of the next unread byte).
     public private(set) var consumedBytes: Int = 0
 
-    /// Creates an empty decoder.
-    public init(allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    /// Creates an empty decoder for packets with the given length prefix (2 bytes unless told otherwise).
+    public init(allocator: ByteBufferAllocator = ByteBufferAllocator(), lengthPrefix: HandshakeLengthPrefix = .twoBytes) {
         self.buffer = allocator.buffer(capacity: 0)
+        self.lengthPrefix = lengthPrefix
     }
 
     /// Buffers bytes received from the peer.
@@ -32,9 +36,13 @@ public struct HandshakeMessageDecoder: Sendable {
         expecting kind: HandshakeMessage.Kind,
         step: HandshakeStep
     ) throws(HandshakeError) -> HandshakeMessage? {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self).map(Int.init) else {
-            return nil
+        let declared: Int?
+        switch lengthPrefix {
+        case .twoBytes: declared = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self).map(Int.init)
+        case .fourBytes: declared = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self).map(Int.init)
         }
+        guard let length = declared else { return nil }
+        let prefixSize = lengthPrefix.byteCount
         guard length <= HandshakeLimits.maximumPacketLength else {
             throw HandshakeError(
                 .packetTooLarge,
@@ -43,11 +51,11 @@ public struct HandshakeMessageDecoder: Sendable {
                 detail: "length prefix \(length), at most \(HandshakeLimits.maximumPacketLength)"
             )
         }
-        guard buffer.readableBytes >= 2 + length else { return nil }
-        buffer.moveReaderIndex(forwardBy: 2)
+        guard buffer.readableBytes >= prefixSize + length else { return nil }
+        buffer.moveReaderIndex(forwardBy: prefixSize)
         let packet = buffer.readSlice(length: length)!
-        let bodyOffset = consumedBytes + 2
-        consumedBytes += 2 + length
+        let bodyOffset = consumedBytes + prefixSize
+        consumedBytes += prefixSize + length
         guard length > 0 else {
             throw HandshakeError(.malformedMessage, step: step, offset: bodyOffset, detail: "empty packet")
         }

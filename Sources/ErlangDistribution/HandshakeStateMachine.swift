@@ -58,7 +58,7 @@ public struct HandshakeStateMachine: Sendable {
         self.localCreation = configuration.requestDynamicName ? 0 : configuration.creation
         self.state = .initiatorIdle
         self.allocator = ByteBufferAllocator()
-        self.decoder = HandshakeMessageDecoder(allocator: allocator)
+        self.decoder = HandshakeMessageDecoder(allocator: allocator, lengthPrefix: configuration.lengthPrefix)
     }
 
     /// A machine for the side that accepted a connection.
@@ -70,7 +70,7 @@ public struct HandshakeStateMachine: Sendable {
         self.localCreation = configuration.creation
         self.state = .awaitingName
         self.allocator = ByteBufferAllocator()
-        self.decoder = HandshakeMessageDecoder(allocator: allocator)
+        self.decoder = HandshakeMessageDecoder(allocator: allocator, lengthPrefix: configuration.lengthPrefix)
     }
 
     /// The step the handshake is at.
@@ -243,7 +243,7 @@ public struct HandshakeStateMachine: Sendable {
         while !isFinished {
             guard let kind = expectedKind else {
                 // Waiting for the node: the peer has to wait for us, so buffer at most one packet's worth.
-                if decoder.bufferedBytes > HandshakeLimits.maximumPacketLength + 2 {
+                if decoder.bufferedBytes > HandshakeLimits.maximumPacketLength + decoder.lengthPrefix.byteCount {
                     actions += fail(HandshakeError(.unexpectedData, step: step, offset: decoder.consumedBytes, detail: "\(decoder.bufferedBytes) bytes sent out of turn"))
                 }
                 break
@@ -290,7 +290,7 @@ public struct HandshakeStateMachine: Sendable {
     }
 
     func encode(_ message: HandshakeMessage) -> ByteBuffer {
-        message.encoded(allocator: allocator)
+        message.encoded(allocator: allocator, lengthPrefix: configuration.lengthPrefix)
     }
 
     /// The flags a peer lacks among those required. `onlyLow32` for a version 5 `send_name`, whose high bits come

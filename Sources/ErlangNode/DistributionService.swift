@@ -113,7 +113,8 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             cookies: HandshakeCookies(lookup: { [weak self] peer in self?.cookies.withLock { $0[Atom(peer)] } ?? defaultCookie }),
             flags: advertisedFlags,
             isHidden: configuration.hidden,
-            requiredFlags: configuration.requireOTP26Flags ? .mandatoryOTP26 : .mandatoryOTP25
+            requiredFlags: configuration.requireOTP26Flags ? .mandatoryOTP26 : .mandatoryOTP25,
+            lengthPrefix: configuration.transport.handshakeLengthPrefix
         )
     }
 
@@ -152,7 +153,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     private func setUpAcceptor(_ channel: any Channel) throws {
         let promise = channel.eventLoop.makePromise(of: HandshakeResult.self)
-        let acceptor = AcceptorDecisions(service: self)
+        let acceptor = AcceptorDecisions(service: self, channel: channel)
         let handler = HandshakeHandler(
             acceptorWith: handshakeConfiguration(), promise: promise, delegate: acceptor, setupTimeout: setupTimeout, logger: logger)
         try channel.pipeline.syncOperations.addHandler(handler)
@@ -171,11 +172,19 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     private final class AcceptorDecisions: HandshakeDelegate, @unchecked Sendable {
         // @unchecked: used only on the accepted channel's event loop (the handshake's callbacks run there).
         unowned let service: DistributionService
+        unowned let channel: any Channel
         var accepted: (peer: Atom, handshake: UInt64)?
 
-        init(service: DistributionService) { self.service = service }
+        init(service: DistributionService, channel: any Channel) {
+            self.service = service
+            self.channel = channel
+        }
 
         func handshakeStatus(forPeer peerName: String, flags: DistributionFlags, creation: UInt32?) -> HandshakeStatusDecision {
+            guard service.configuration.transport.admits(peerNode: peerName, on: channel) else {
+                service.logger.notice("refusing \(peerName): the transport does not admit it (its certificate does not name it)")
+                return .notAllowed
+            }
             let (decision, id) = service.incomingDecision(forPeer: peerName, creation: creation)
             if let id { accepted = (Atom(peerName), id) }
             return decision
@@ -238,7 +247,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             }
             let configuration = handshakeConfiguration()
             let channel = try await self.configuration.transport.connect(
-                host: Self.addressFor(host: host), port: port, group: group, timeout: .seconds(5)
+                host: Self.addressFor(host: host), port: port, peerNode: peer.name, group: group, timeout: .seconds(5)
             ) { [self] channel in
                     // The promise lives on the channel's loop, so its callback runs as the handshake completes,
                     // before the handshake handler passes on the bytes that follow it.

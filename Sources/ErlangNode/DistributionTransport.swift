@@ -1,4 +1,5 @@
 public import NIOCore
+public import ErlangDistribution
 import NIOPosix
 
 /// The carrier of distribution connections. TCP is the default; another transport (TLS, a Unix socket, a test
@@ -22,6 +23,44 @@ public protocol DistributionTransport: Sendable {
         timeout: TimeAmount,
         initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) async throws -> any Channel
+
+    /// Opens a connection to the node `peerNode` at `host:port` (the address its name resolved to); a transport
+    /// that authenticates peers (TLS) checks them against the node name. The default ignores the name.
+    func connect(
+        host: String,
+        port: Int,
+        peerNode: String,
+        group: any EventLoopGroup,
+        timeout: TimeAmount,
+        initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
+    ) async throws -> any Channel
+
+    /// The length prefix of handshake packets on this transport: 2 bytes over TCP (the default), 4 over TLS.
+    var handshakeLengthPrefix: HandshakeLengthPrefix { get }
+
+    /// Whether a peer that connected on `channel` may be the node it claims to be (`peerNode`, from its
+    /// `send_name`); refused peers get `not_allowed`. The default admits every peer.
+    func admits(peerNode: String, on channel: any Channel) -> Bool
+}
+
+extension DistributionTransport {
+    /// Connects without using the node name.
+    public func connect(
+        host: String,
+        port: Int,
+        peerNode: String,
+        group: any EventLoopGroup,
+        timeout: TimeAmount,
+        initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
+    ) async throws -> any Channel {
+        try await connect(host: host, port: port, group: group, timeout: timeout, initializer: initializer)
+    }
+
+    /// 2 bytes, as over TCP.
+    public var handshakeLengthPrefix: HandshakeLengthPrefix { .twoBytes }
+
+    /// Every peer is admitted.
+    public func admits(peerNode: String, on channel: any Channel) -> Bool { true }
 }
 
 /// Plain TCP (`inet_tcp_dist`), with `TCP_NODELAY` as OTP sets it.

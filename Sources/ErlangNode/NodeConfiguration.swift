@@ -20,6 +20,9 @@ public struct NodeConfiguration: Sendable {
         case none(port: Int)
     }
 
+    /// The address family of distribution connections (OTP's `inet_tcp` / `inet6_tcp`).
+    public enum AddressFamily: Sendable, Hashable { case inet, inet6 }
+
     /// The full node name, `name@host`.
     public var name: Atom
     /// Short or long names.
@@ -42,6 +45,8 @@ public struct NodeConfiguration: Sendable {
     public var discovery: Discovery = .epmd(port: 4369, startEmbedded: true)
     /// What other nodes may do here (connect, spawn, call).
     public var policy: any NetKernelPolicy = OpenPolicy()
+    /// IPv4 or IPv6 for distribution connections.
+    public var addressFamily: AddressFamily = .inet
     /// The carrier of distribution connections (TCP unless another is plugged in).
     public var transport: any DistributionTransport = TCPTransport()
     /// The event loops of the node's connections (`nil`: SwiftNIO's shared `MultiThreadedEventLoopGroup.singleton`).

@@ -62,6 +62,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Distribution carrier, as erl's -proto_dist: inet_tcp, inet_tls, inet6_tcp, inet6_tls.")
+    var protoDist: ProtoDist = .inetTCP
+
+    @Option(help: "TLS options file for inet_tls/inet6_tls, in OTP's -ssl_dist_optfile format: [{server, Opts}, {client, Opts}].")
+    var sslDistOptfile: String?
+
     func configuration(defaultShortName: String? = nil) throws -> NodeConfiguration {
         let kind: NodeConfiguration.NameKind
         let full: String
@@ -94,7 +100,31 @@ struct NodeOptions: ParsableArguments {
             guard low <= high, low > 0, high < 65536 else { throw ValidationError("bad port range \(low)-\(high)") }
             config.listenPorts = low...high
         }
+        try applyProtoDist(to: &config)
         return config
+    }
+
+    /// `--proto-dist` and `--ssl-dist-optfile`: the address family and, for TLS, the transport from the option file.
+    func applyProtoDist(to config: inout NodeConfiguration) throws {
+        switch protoDist {
+        case .inetTCP, .inetTLS: config.addressFamily = .inet
+        case .inet6TCP, .inet6TLS: config.addressFamily = .inet6
+        }
+        switch protoDist {
+        case .inetTCP, .inet6TCP:
+            if sslDistOptfile != nil {
+                throw ValidationError("--ssl-dist-optfile needs --proto-dist inet_tls or inet6_tls")
+            }
+        case .inetTLS, .inet6TLS:
+            guard let path = sslDistOptfile else {
+                throw ValidationError("--proto-dist \(protoDist.rawValue) needs --ssl-dist-optfile FILE (certificates and keys)")
+            }
+            do {
+                config.transport = try TLSTransport(optionFile: path, logger: logger("erlang-node"))
+            } catch {
+                throw StartFailure(message: "cannot use the TLS options: \(error)")
+            }
+        }
     }
 
     func logger(_ label: String) -> Logger {
@@ -102,6 +132,20 @@ struct NodeOptions: ParsableArguments {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         return logger
     }
+}
+
+/// The distribution carriers erl names with `-proto_dist`.
+enum ProtoDist: String, ExpressibleByArgument, CaseIterable {
+    case inetTCP = "inet_tcp"
+    case inetTLS = "inet_tls"
+    case inet6TCP = "inet6_tcp"
+    case inet6TLS = "inet6_tls"
+}
+
+/// A start that cannot go on: printed as `erlang-node: <message>`, exit status 1.
+struct StartFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
 
 enum ShortHost {

@@ -59,6 +59,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Do not use EPMD: listen on this fixed port and expect peers on it too.")
     var noEpmd: Int?
 
+    @Option(help: "The distribution carrier, as erl's -proto_dist: inet_tcp (IPv4, default) or inet6_tcp (IPv6).")
+    var protoDist: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -79,10 +82,12 @@ struct NodeOptions: ParsableArguments {
             throw ValidationError("--sname and --name cannot be mixed")
         }
         guard NodeConfiguration.host(of: Atom(full)) != nil else { throw ValidationError("bad node name \(full)") }
+        let carrier = try ProtoDist.parse(protoDist)
         let cookieValue: String
         if let cookie { cookieValue = cookie } else { cookieValue = try Cookie.load(path: cookieFile ?? Cookie.defaultPath) }
         var config = NodeConfiguration(name: Atom(full), nameKind: kind, cookie: cookieValue)
         config.hidden = hidden
+        carrier.apply(to: &config)
         config.netTickTime = .seconds(netTicktime)
         if let noEpmd {
             config.discovery = .none(port: noEpmd)

@@ -68,7 +68,8 @@ struct NodeOptions: ParsableArguments {
     func configuration(defaultShortName: String? = nil) throws -> NodeConfiguration {
         let kind: NodeConfiguration.NameKind
         let full: String
-        switch (shortName ?? defaultShortName, longName) {
+        // A client's default short name applies only when no long name is given (`ping --name p@::1 T` works).
+        switch (shortName ?? (longName == nil ? defaultShortName : nil), longName) {
         case (let s?, nil):
             kind = .short
             full = s.contains("@") ? s : "\(s)@\(ShortHost.current)"

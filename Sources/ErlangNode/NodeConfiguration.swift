@@ -86,12 +86,17 @@ public struct NodeConfiguration: Sendable {
     }
 
     /// Whether a peer's name is of this node's kind, as Erlang checks it: a short name's host has no dot; a long
-    /// name's host has a dot or is an IP address (`name@::1`, `name@fd00::5` are long names).
+    /// name's host has a dot, or, over IPv6, is an IPv6 address (`name@::1`, `name@fd00::5` are long names, as
+    /// `inet:parse_address/1` lets them be). Over IPv4 an IPv6-literal host is refused: it could not be reached.
     public func acceptsNameKind(of peer: Atom) -> Bool {
         guard let host = Self.host(of: peer) else { return false }
         switch nameKind {
         case .short: return !host.contains(".")
-        case .long: return host.contains(".") || NetworkAddress.isIPAddress(host)
+        case .long:
+            switch addressFamily {
+            case .inet: return host.contains(".")
+            case .inet6: return host.contains(".") || NetworkAddress.isIPv6(host)
+            }
         }
     }
 

@@ -147,6 +147,20 @@ import Testing
         }
     }
 
+    @Test("an inet6 Swift node reaches an IPv4 erl NAME@127.0.0.1 through its IPv4-mapped address, as erl does",
+          .enabled(if: OTPInstallation.enabled(.otp25)))
+    func inet6ReachesIPv4LiteralPeer() async throws {
+        try await withWorld { world in
+            let swift = try await world.swiftIPv6Node(TestEnvironment.uniqueName("sw6"), setup: Self.services)
+            let alive = TestEnvironment.uniqueName("e4")
+            let erl = try world.erl("\(alive)@127.0.0.1", script: Self.echoRunner, nameFlag: "-name")
+            #expect(await erl.waitForOutput(containing: "READY"))
+            let peer = Atom("\(alive)@127.0.0.1")
+            #expect(await swift.ping(peer), "erl output: \(erl.output)")
+            #expect(await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
+        }
+    }
+
     // MARK: Swift to Swift
 
     @Test("two Swift nodes NAME@::1 over IPv6: ping, round trip, rpc", .enabled(if: OTPInstallation.enabled(.otp25)))
@@ -198,13 +212,18 @@ import Testing
 
     @Test("IP-literal hosts are long names; short names still refuse dotted hosts")
     func nameKinds() {
-        let long = NodeConfiguration(name: "me@::1", nameKind: .long, cookie: "c")
+        var long = NodeConfiguration(name: "me@::1", nameKind: .long, cookie: "c")
+        long.addressFamily = .inet6
         for name in ["a@::1", "a@fd00::5", "a@fdaa:0:1::3", "a@127.0.0.1", "a@host.example"] {
             #expect(long.acceptsNameKind(of: Atom(name)), "\(name)")
         }
-        for name in ["a@host", "a@", "@::1", "a"] {
+        for name in ["a@host", "a@", "@::1", "a", "a@::1::2"] {
             #expect(!long.acceptsNameKind(of: Atom(name)), "\(name)")
         }
+        // IPv4 as before: a dot is required, so an IPv6 literal is not a name it can reach.
+        let inet = NodeConfiguration(name: "me@127.0.0.1", nameKind: .long, cookie: "c")
+        #expect(inet.acceptsNameKind(of: "a@127.0.0.1") && inet.acceptsNameKind(of: "a@host.example"))
+        #expect(!inet.acceptsNameKind(of: "a@::1") && !inet.acceptsNameKind(of: "a@host"))
         #expect(NodeConfiguration.host(of: "a@fd00::5") == "fd00::5")
         #expect(NodeConfiguration.alive(of: "a@fd00::5") == "a")
         let short = NodeConfiguration(name: "me@vm", nameKind: .short, cookie: "c")

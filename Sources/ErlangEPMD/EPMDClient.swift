@@ -44,7 +44,7 @@ public struct EPMDClient: Sendable {
         return port
     }
 
-    var peer: String { "\(host):\(port)" }
+    var peer: String { NetworkAddress.hostPort(host, port) }
 
     /// Registers a node (`ALIVE2_REQ`) and returns the open registration with its creation.
     ///

@@ -116,7 +116,7 @@ public final class EPMDServer: Sendable {
             } catch {
                 if isFatal(error, required: required) {
                     for fd in listeners { close(fd) }
-                    throw EPMDError(.bindFailed, "cannot listen on \(host) port \(port)", peer: "\(host):\(port)", underlying: error)
+                    throw EPMDError(.bindFailed, "cannot listen on \(host) port \(port)", peer: NetworkAddress.hostPort(host, port), underlying: error)
                 }
                 core.logger.debug("epmd: not listening on optional address", metadata: ["address": "\(host)"])
             }
@@ -171,7 +171,7 @@ public final class EPMDServer: Sendable {
                     throw EPMDError(
                         .bindFailed,
                         "cannot listen on \(host) port \(port)",
-                        peer: "\(host):\(port)",
+                        peer: NetworkAddress.hostPort(host, port),
                         underlying: error
                     )
                 }

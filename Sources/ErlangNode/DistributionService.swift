@@ -136,7 +136,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         for port in ports {
             do {
                 let channel = try await configuration.transport.listen(
-                    host: configuration.bindAddress, port: port, group: group
+                    host: configuration.listenAddress, port: port, group: group
                 ) { [self] channel in
                     channel.eventLoop.makeCompletedFuture { try self.setUpAcceptor(channel) }
                 }
@@ -233,13 +233,13 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 throw NodeConnectError.badName(peer)
             }
             let alive = String(aliveName)
-            let host = String(hostName)
+            let address = try await Self.peerAddress(host: String(hostName), family: configuration.addressFamily)
             let port: Int
             switch configuration.discovery {
             case .none(let fixed):
                 port = fixed
             case .epmd(let epmdPort, _):
-                let client = EPMDClient(host: Self.addressFor(host: host), port: epmdPort, timeout: .seconds(5))
+                let client = EPMDClient(host: address, port: epmdPort, timeout: .seconds(5))
                 guard let info = try await client.lookup(name: alive) else {
                     throw NodeConnectError.notRegistered(peer)
                 }
@@ -247,7 +247,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             }
             let configuration = handshakeConfiguration()
             let channel = try await self.configuration.transport.connect(
-                host: Self.addressFor(host: host), port: port, peerNode: peer.name, group: group, timeout: .seconds(5)
+                host: address, port: port, peerNode: peer.name, group: group, timeout: .seconds(5)
             ) { [self] channel in
                     // The promise lives on the channel's loop, so its callback runs as the handshake completes,
                     // before the handshake handler passes on the bytes that follow it.
@@ -270,14 +270,38 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         }
     }
 
+    /// Where a peer's EPMD and listener are reached, in the node's address family.
+    ///
+    /// IPv4: peers on this machine on loopback, others by their host name. IPv6 (as `inet6_tcp_dist` resolves with
+    /// `inet:getaddr(Host, inet6)`): an IPv6 literal as it stands, this machine's names on `::1`, an IPv4 literal
+    /// as its IPv4-mapped address, any other name by its first AAAA address.
+    static func peerAddress(host: String, family: NodeConfiguration.AddressFamily) async throws -> String {
+        switch family {
+        case .inet:
+            return addressFor(host: host)
+        case .inet6:
+            if NetworkAddress.isIPv6(host) { return host }
+            if isThisMachine(host) { return "::1" }
+            if NetworkAddress.isIPv4(host) { return "::ffff:\(host)" }
+            let addresses = try await NIOThreadPool.singleton.runIfActive { NetworkAddress.resolveIPv6(host) }
+            guard let first = addresses.first else { throw NodeConnectError.noIPv6Address(host) }
+            return first
+        }
+    }
+
     /// Peers on this machine are reached on loopback; others by their host name.
     static func addressFor(host: String) -> String {
-        if host == "localhost" || host.hasPrefix("127.") { return "127.0.0.1" }
+        if host.hasPrefix("127.") || isThisMachine(host) { return "127.0.0.1" }
+        return host
+    }
+
+    /// `localhost`, or this machine's host name, full or short.
+    static func isThisMachine(_ host: String) -> Bool {
+        if host == "localhost" { return true }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         let own = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if host == own || host == own.split(separator: ".").first.map(String.init) { return "127.0.0.1" }
-        return host
+        return host == own || host == own.split(separator: ".").first.map(String.init)
     }
 
     private func attemptFailed(_ peer: Atom, attempt: UInt64, error: any Error) {
@@ -545,8 +569,10 @@ public enum NodeStartError: Error, Sendable, CustomStringConvertible {
 enum NodeConnectError: Error, CustomStringConvertible {
     case notRegistered(Atom)
     case badName(Atom)
+    case noIPv6Address(String)
     var description: String {
         switch self {
+        case .noIPv6Address(let host): return "host \(host) has no IPv6 address (the node runs inet6_tcp)"
         case .notRegistered(let n): return "\(n) is not registered in EPMD"
         case .badName(let n): return "\(n) is not a node name this node can reach (name@host of our name kind)"
         }

@@ -1,6 +1,7 @@
 public import NIOCore
 public import ErlangTerm
 import ErlangDistribution
+import ErlangEPMD
 
 /// How a node is named, reached and connected.
 public struct NodeConfiguration: Sendable {
@@ -11,17 +12,19 @@ public struct NodeConfiguration: Sendable {
         case long
     }
 
+    /// The address family of the distribution: OTP's `-proto_dist inet_tcp` / `inet_tls` (IPv4) or `inet6_tcp` /
+    /// `inet6_tls` (IPv6).
+    public enum AddressFamily: Sendable, Hashable { case inet, inet6 }
+
     /// How the node is found by peers.
     public enum Discovery: Sendable, Hashable {
-        /// Register with, and look peers up in, the EPMD at 127.0.0.1:`port` (started in-process if none runs).
+        /// Register with the EPMD at 127.0.0.1:`port` (started in-process if none runs), and look a peer up in the
+        /// EPMD of its host (`[ADDR]:port` for IPv6).
         case epmd(port: Int, startEmbedded: Bool)
         /// No EPMD: the node listens on a fixed port and expects peers on that same port (EPMD-less
         /// deployments, as with `-erl_epmd_port`).
         case none(port: Int)
     }
-
-    /// The address family of distribution connections (OTP's `inet_tcp` / `inet6_tcp`).
-    public enum AddressFamily: Sendable, Hashable { case inet, inet6 }
 
     /// The full node name, `name@host`.
     public var name: Atom
@@ -39,14 +42,16 @@ public struct NodeConfiguration: Sendable {
     public var setupTime: Duration = .seconds(7)
     /// The distribution listen port range (`inet_dist_listen_min/max`); `nil`: any free port.
     public var listenPorts: ClosedRange<Int>? = nil
-    /// The address the distribution listener binds.
-    public var bindAddress = "0.0.0.0"
+    /// IPv4 (`inet_tcp`, the default) or IPv6 (`inet6_tcp`): the family the listener binds, peer hosts resolve to
+    /// (A or AAAA records, IP literals) and peers' EPMDs and nodes are reached in.
+    public var addressFamily: AddressFamily = .inet
+    /// The address the distribution listener binds; `nil`: all interfaces of ``addressFamily`` (`0.0.0.0` or
+    /// `::`), as erl binds by default.
+    public var bindAddress: String? = nil
     /// How peers find this node.
     public var discovery: Discovery = .epmd(port: 4369, startEmbedded: true)
     /// What other nodes may do here (connect, spawn, call).
     public var policy: any NetKernelPolicy = OpenPolicy()
-    /// IPv4 or IPv6 for distribution connections.
-    public var addressFamily: AddressFamily = .inet
     /// The carrier of distribution connections (TCP unless another is plugged in).
     public var transport: any DistributionTransport = TCPTransport()
     /// The event loops of the node's connections (`nil`: SwiftNIO's shared `MultiThreadedEventLoopGroup.singleton`).
@@ -81,12 +86,27 @@ public struct NodeConfiguration: Sendable {
         return node.name.split(separator: "@", maxSplits: 1).first
     }
 
-    /// Whether a peer's name is of this node's kind (short names have no dot in the host, as Erlang checks).
+    /// Whether a peer's name is of this node's kind, as Erlang checks it: a short name's host has no dot; a long
+    /// name's host has a dot, or, over IPv6, is an IPv6 address (`name@::1`, `name@fd00::5` are long names, as
+    /// `inet:parse_address/1` lets them be). Over IPv4 an IPv6-literal host is refused: it could not be reached.
     public func acceptsNameKind(of peer: Atom) -> Bool {
         guard let host = Self.host(of: peer) else { return false }
         switch nameKind {
         case .short: return !host.contains(".")
-        case .long: return host.contains(".")
+        case .long:
+            switch addressFamily {
+            case .inet: return host.contains(".")
+            case .inet6: return host.contains(".") || NetworkAddress.isIPv6(host)
+            }
+        }
+    }
+
+    /// The address the listener binds: ``bindAddress``, or every interface of ``addressFamily``.
+    public var listenAddress: String {
+        if let bindAddress { return bindAddress }
+        switch addressFamily {
+        case .inet: return "0.0.0.0"
+        case .inet6: return "::"
         }
     }
 }

@@ -93,6 +93,35 @@ public final class InteropWorld: Sendable {
         return node
     }
 
+    /// `alive@::1`: a long name whose host is the IPv6 loopback literal (as `erl -name alive@::1` is named).
+    public func ipv6NodeName(_ alive: String) -> String { "\(alive)@::1" }
+
+    /// Starts `erl -name ALIVE@::1 -proto_dist inet6_tcp -setcookie C -noshell EXTRA -eval SCRIPT`, registered with
+    /// the private epmd (over `::1`, as OTP's `inet6_tcp` registers). It is stopped by ``close()``.
+    public func erlIPv6(_ alive: String, script: String, extraArgs: [String] = [], cookie: String? = nil) throws -> PeerProcess {
+        try erl(ipv6NodeName(alive), script: script, extraArgs: ["-proto_dist", "inet6_tcp"] + extraArgs, cookie: cookie,
+                nameFlag: "-name")
+    }
+
+    /// Starts a Swift node named `alive@::1` in this process: long names, IPv6 (`inet6_tcp`), listening on `::1`,
+    /// registered with the private epmd. It is shut down by ``close()``.
+    public func swiftIPv6Node(
+        _ alive: String,
+        hidden: Bool = false,
+        cookie: String? = nil,
+        setup: (@Sendable (Node) async throws -> Void)? = nil,
+        configure: (@Sendable (inout NodeConfiguration) -> Void)? = nil
+    ) async throws -> Node {
+        let name = Atom(ipv6NodeName(alive))
+        return try await swiftNode(alive, hidden: hidden, cookie: cookie, setup: setup) { config in
+            config.name = name
+            config.nameKind = .long
+            config.addressFamily = .inet6
+            config.bindAddress = "::1"
+            configure?(&config)
+        }
+    }
+
     /// Shuts the Swift nodes down, kills every peer by pid (newest first), then the epmd; every wait is bounded.
     public func close() async {
         for node in nodes.withLock({ $0 }) { await node.shutdown() }

@@ -62,8 +62,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    @Option(help: "Distribution carrier, as erl's -proto_dist: inet_tcp, inet_tls, inet6_tcp, inet6_tls.")
-    var protoDist: ProtoDist = .inetTCP
+    @Option(help: "The distribution carrier, as erl's -proto_dist: inet_tcp (IPv4, default), inet6_tcp (IPv6), inet_tls, inet6_tls (TLS over either).")
+    var protoDist: String?
 
     @Option(help: "TLS options file for inet_tls/inet6_tls, in OTP's -ssl_dist_optfile format: [{server, Opts}, {client, Opts}].")
     var sslDistOptfile: String?
@@ -71,7 +71,8 @@ struct NodeOptions: ParsableArguments {
     func configuration(defaultShortName: String? = nil) throws -> NodeConfiguration {
         let kind: NodeConfiguration.NameKind
         let full: String
-        switch (shortName ?? defaultShortName, longName) {
+        // A client's default short name applies only when no long name is given (`ping --name p@::1 T` works).
+        switch (shortName ?? (longName == nil ? defaultShortName : nil), longName) {
         case (let s?, nil):
             kind = .short
             full = s.contains("@") ? s : "\(s)@\(ShortHost.current)"
@@ -100,16 +101,13 @@ struct NodeOptions: ParsableArguments {
             guard low <= high, low > 0, high < 65536 else { throw ValidationError("bad port range \(low)-\(high)") }
             config.listenPorts = low...high
         }
-        try applyProtoDist(to: &config)
+        try applyProtoDist(ProtoDist.parse(protoDist), to: &config)
         return config
     }
 
     /// `--proto-dist` and `--ssl-dist-optfile`: the address family and, for TLS, the transport from the option file.
-    func applyProtoDist(to config: inout NodeConfiguration) throws {
-        switch protoDist {
-        case .inetTCP, .inetTLS: config.addressFamily = .inet
-        case .inet6TCP, .inet6TLS: config.addressFamily = .inet6
-        }
+    func applyProtoDist(_ protoDist: ProtoDist, to config: inout NodeConfiguration) throws {
+        config.addressFamily = protoDist.addressFamily
         switch protoDist {
         case .inetTCP, .inet6TCP:
             if sslDistOptfile != nil {
@@ -132,14 +130,6 @@ struct NodeOptions: ParsableArguments {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         return logger
     }
-}
-
-/// The distribution carriers erl names with `-proto_dist`.
-enum ProtoDist: String, ExpressibleByArgument, CaseIterable {
-    case inetTCP = "inet_tcp"
-    case inetTLS = "inet_tls"
-    case inet6TCP = "inet6_tcp"
-    case inet6TLS = "inet6_tls"
 }
 
 /// A start that cannot go on: printed as `erlang-node: <message>`, exit status 1.

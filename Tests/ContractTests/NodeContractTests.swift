@@ -452,6 +452,51 @@ struct NodeContractTests {
         }
     }
 
+    // MARK: §16 IPv6
+
+    @Test("§16 IPv6: --name NAME@::1 --proto-dist inet6_tcp from OTP 25 inet6_tcp nodes; the target connects out",
+          .enabled(if: Tools.otp25Enabled))
+    func ipv6() async throws {
+        try await World.run("OTP 25", "ipv6") { w in
+            let inet6 = ["-proto_dist", "inet6_tcp"]
+            let t = "six@::1"
+            let target = try await w.startTarget("six", longName: t, extraArgs: ["--proto-dist", "inet6_tcp"])
+            // Registered with the EPMD at 127.0.0.1 (EPMDProbe asks there).
+            let names = try await EPMDProbe.names(port: w.epmdPort)
+            #expect(names.keys.contains("six"), "EPMD names: \(names)")
+            let otherAlive = "sixother"
+            let other = try w.idleErl("\(otherAlive)@::1", longName: true, extraArgs: inet6)
+            let up = await eventually(timeout: .seconds(30), interval: .milliseconds(100)) {
+                (await w.epmd.names())?[otherAlive] != nil
+            }
+            #expect(up, "the other inet6 node did not register: \(other.output)")
+            let suite = try await w.erl("suite6@::1", cases: ["longname", "dist_family", "connect_out"],
+                                        opts: ["target": ErlangSyntax.atom(t), "family": "inet6",
+                                               "other": ErlangSyntax.atom("\(otherAlive)@::1"), "prefix": "\"ipv6\""],
+                                        longNames: true, extraArgs: inet6)
+            await w.expectResults(suite, timeout: .seconds(90), expectAtLeast: 11)
+            // The client commands take the option too.
+            let ping = try PeerProcess("erlang-node ping", executable: try Tools.erlangNodePath(), arguments: [
+                "ping", t, "--name", "pingsix@::1", "--cookie", w.cookie, "--proto-dist", "inet6_tcp",
+            ], environment: w.epmd.environment)
+            w.track(ping)
+            #expect(await ping.waitForExit(timeout: .seconds(30)))
+            #expect(ping.exitStatus == 0 && ping.output.contains("pong"), "\(ping.output)")
+            #expect(target.isRunning)
+        }
+    }
+
+    @Test("§16 --proto-dist refuses carriers this build does not speak, naming the ones it does")
+    func protoDistRefusal() async throws {
+        let binary = try Tools.erlangNodePath()
+        let child = try PeerProcess("erlang-node", executable: binary,
+                                    arguments: ["start", "--sname", "pd", "--cookie", "c", "--proto-dist", "inet_sctp"])
+        let exited = await child.waitForExit(timeout: .seconds(20))
+        if !exited { child.kill() }
+        #expect(exited && child.exitStatus != 0, "status \(String(describing: child.exitStatus))")
+        #expect(child.output.contains("--proto-dist inet_sctp is not supported: use one of inet_tcp, inet6_tcp, inet_tls, inet6_tls"), "\(child.output)")
+    }
+
     // MARK: §12 Elixir
 
     @Test("§12 Elixir peer: connect, data round-trip, GenServer, rpc, spawn, monitor", .enabled(if: Tools.elixirEnabled))

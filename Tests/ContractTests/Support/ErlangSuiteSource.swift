@@ -687,6 +687,22 @@ longname(#{target := T} = O) ->
     check(P ++ "/spawn_send_node", fun() -> spawn(T, s, send_node, [self()]),
         receive T -> ok after 5000 -> fail(no_node) end end).
 
+%% §16: the target connects out to a node it has not met (Other), when asked through rpc.
+connect_out(#{target := T, other := Other}) ->
+    P = "connect_out",
+    check(P ++ "/ping", fun() -> wait_pong(T) end),
+    check(P ++ "/not_yet_connected", fun() ->
+        eq(false, lists:member(Other, rpc:call(T, erlang, nodes, [], 5000))) end),
+    check(P ++ "/connect_node_true", fun() -> eq(true, rpc:call(T, net_kernel, connect_node, [Other], 20000)) end, 25000),
+    check(P ++ "/target_lists_other", fun() -> eq(true, lists:member(Other, rpc:call(T, erlang, nodes, [], 5000))) end),
+    check(P ++ "/other_lists_target", fun() -> eq(true, lists:member(T, rpc:call(Other, erlang, nodes, [], 5000))) end).
+
+%% §16: the distribution connection to the target runs over IPv6 (net_kernel's address record, family inet6).
+dist_family(#{target := T, family := F}) ->
+    check("dist_family/" ++ atom_to_list(F), fun() ->
+        {ok, Info} = net_kernel:node_info(T),
+        eq(F, element(5, proplists:get_value(address, Info))) end).
+
 %% §11 from a short-name node: must not end up connected however it spells the name.
 shortname_vs_long(#{names := Names}) ->
     [check("short_vs_long/pang_" ++ atom_to_list(N), fun() ->

@@ -100,12 +100,14 @@ final class World: @unchecked Sendable {
 
     func nodeName(_ alive: String) -> String { "\(alive)@\(host)" }
 
-    /// Starts `erlang-node start --sname ALIVE --cookie C [--hidden]` without waiting.
-    func spawnTarget(_ alive: String, hidden: Bool = false, cookie: String? = nil, longName: String? = nil) throws -> DemoNode {
+    /// Starts `erlang-node start --sname ALIVE --cookie C [--hidden] EXTRA` without waiting.
+    func spawnTarget(_ alive: String, hidden: Bool = false, cookie: String? = nil, longName: String? = nil,
+                     extraArgs: [String] = []) throws -> DemoNode {
         var args = ["start"]
         if let longName { args += ["--name", longName] } else { args += ["--sname", alive] }
         args += ["--cookie", cookie ?? self.cookie]
         if hidden { args.append("--hidden") }
+        args += extraArgs
         let target = try DemoNode(executable: try Tools.erlangNodePath(), arguments: args, epmdPort: epmdPort,
                                   logPath: dir + "/\(alive)-\(lock.withLock { targets.count }).log")
         lock.withLock { targets.append(target) }
@@ -114,8 +116,9 @@ final class World: @unchecked Sendable {
 
     /// Starts a target and waits (≤ 30 s) until its name is in EPMD `NAMES` (CONTRACT §2).
     @discardableResult
-    func startTarget(_ alive: String, hidden: Bool = false, cookie: String? = nil, longName: String? = nil) async throws -> DemoNode {
-        let target = try spawnTarget(alive, hidden: hidden, cookie: cookie, longName: longName)
+    func startTarget(_ alive: String, hidden: Bool = false, cookie: String? = nil, longName: String? = nil,
+                     extraArgs: [String] = []) async throws -> DemoNode {
+        let target = try spawnTarget(alive, hidden: hidden, cookie: cookie, longName: longName, extraArgs: extraArgs)
         try await waitRegistered(alive, target)
         return target
     }
@@ -132,12 +135,14 @@ final class World: @unchecked Sendable {
 
     /// Starts an erl node running `contract_suite:main(Cases, Opts)`.
     func erl(_ name: String, cases: [String], opts: [String: String], release: OTPInstallation? = nil,
-             cookie: String? = nil, longNames: Bool = false, hidden: Bool = false) async throws -> PeerProcess {
+             cookie: String? = nil, longNames: Bool = false, hidden: Bool = false,
+             extraArgs: [String] = []) async throws -> PeerProcess {
         let beams = try await ErlSuite.shared.beamDirectory()
         let optText = "#{" + opts.map { "\($0.key) => \($0.value)" }.joined(separator: ", ") + "}"
         let script = "contract_suite:main([\(cases.joined(separator: ", "))], \(optText))."
         var args = [longNames ? "-name" : "-sname", name, "-setcookie", cookie ?? self.cookie, "-noshell", "-pa", beams]
         if hidden { args.append("-hidden") }
+        args += extraArgs
         args += ["-eval", script]
         let child = try PeerProcess("erl \(name)", executable: (release ?? self.release).erl, arguments: args,
                                     environment: epmd.environment)
@@ -145,9 +150,11 @@ final class World: @unchecked Sendable {
         return child
     }
 
-    /// An idle erl node (helper or third node), up once it answers ping from a suite node.
-    func idleErl(_ name: String, hidden: Bool = false, release: OTPInstallation? = nil) throws -> PeerProcess {
-        var args = ["-sname", name, "-setcookie", cookie, "-noshell"]
+    /// An idle erl node (helper or third node), up once it answers ping from a suite node; `longName` starts it
+    /// with `-name` (then `name` is the full name), `extraArgs` go before nothing else (e.g. `-proto_dist`).
+    func idleErl(_ name: String, hidden: Bool = false, release: OTPInstallation? = nil, longName: Bool = false,
+                 extraArgs: [String] = []) throws -> PeerProcess {
+        var args = [longName ? "-name" : "-sname", name, "-setcookie", cookie, "-noshell"] + extraArgs
         if hidden { args.append("-hidden") }
         let child = try PeerProcess("erl \(name)", executable: (release ?? self.release).erl, arguments: args,
                                     environment: epmd.environment)

@@ -258,9 +258,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         }
     }
 
-    /// Peers on this machine are reached on loopback; others by their host name.
+    /// Peers on this machine are reached on loopback; others by their host name; an IP address as it is (a node
+    /// named `x@127.0.0.2` listens there, perhaps there only).
     static func addressFor(host: String) -> String {
-        if host == "localhost" || host.hasPrefix("127.") { return "127.0.0.1" }
+        if host == "localhost" { return "127.0.0.1" }
+        if NodeConfiguration.isIPAddress(host) { return host }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         let own = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -1,6 +1,7 @@
 public import NIOCore
 public import ErlangTerm
 import ErlangDistribution
+import ErlangEPMD
 
 /// How a node is named, reached and connected.
 public struct NodeConfiguration: Sendable {
@@ -36,10 +37,12 @@ public struct NodeConfiguration: Sendable {
     public var setupTime: Duration = .seconds(7)
     /// The distribution listen port range (`inet_dist_listen_min/max`); `nil`: any free port.
     public var listenPorts: ClosedRange<Int>? = nil
-    /// The address the distribution listener binds.
+    /// The address the distribution listener binds (`inet_dist_use_interface`): an IPv4 or IPv6 address; all
+    /// interfaces by default, as in `erl`.
     public var bindAddress = "0.0.0.0"
-    /// How peers find this node.
-    public var discovery: Discovery = .epmd(port: 4369, startEmbedded: true)
+    /// How peers find this node: by default the EPMD on `ERL_EPMD_PORT` (read when the configuration is made), else
+    /// on 4369, as `erl` does.
+    public var discovery: Discovery = .epmd(port: EPMDClient.environmentPort(), startEmbedded: true)
     /// What other nodes may do here (connect, spawn, call).
     public var policy: any NetKernelPolicy = OpenPolicy()
     /// The carrier of distribution connections (TCP unless another is plugged in).
@@ -76,12 +79,13 @@ public struct NodeConfiguration: Sendable {
         return node.name.split(separator: "@", maxSplits: 1).first
     }
 
-    /// Whether a peer's name is of this node's kind (short names have no dot in the host, as Erlang checks).
+    /// Whether a peer's name is of this node's kind, as Erlang checks before connecting: a short name's host has no
+    /// dot; a long name's host has one or is an IP address (`a@::1`).
     public func acceptsNameKind(of peer: Atom) -> Bool {
         guard let host = Self.host(of: peer) else { return false }
         switch nameKind {
         case .short: return !host.contains(".")
-        case .long: return host.contains(".")
+        case .long: return host.contains(".") || Self.isIPAddress(host)
         }
     }
 }

@@ -68,7 +68,7 @@ struct NodeOptions: ParsableArguments {
     func configuration(defaultShortName: String? = nil) throws -> NodeConfiguration {
         let kind: NodeConfiguration.NameKind
         let full: String
-        switch (shortName ?? defaultShortName, longName) {
+        switch (shortName ?? (longName == nil ? defaultShortName : nil), longName) {
         case (let s?, nil):
             kind = .short
             full = Self.fullName(s, defaultHost: ShortHost.current) ?? s

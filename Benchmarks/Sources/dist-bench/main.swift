@@ -12,6 +12,10 @@
 //                   [--smoke] [--reps N] [--only LIST] [--out FILE | --no-write] [--swift-version TEXT]
 //                   [--time-limit SECONDS] [--erl PATH] [--erlc PATH] [--epmd PATH]
 //        dist-bench --procs-child N [hibernate]   (internal: the Swift side of the process-spawn figures)
+//
+// With --tls every node speaks OTP's TLS distribution (`-proto_dist inet_tls`, certificates made with openssl for
+// the run), only the distribution sections run (throughput, ping-pong, bulk), and the table goes between the TLS
+// markers of BENCHMARKS.md.
 import ErlangNode
 import ErlangTerm
 import Foundation
@@ -33,6 +37,7 @@ struct Options {
     var erl = "/usr/bin/erl"
     var erlc = "/usr/bin/erlc"
     var epmd = "/usr/bin/epmd"
+    var tls = false
 }
 
 // Like `erlang-node start`: ERLANG_NODE_EXECUTOR=eventloop runs processes on the event loops (the environment is
@@ -78,6 +83,7 @@ do {
         case "--erl": options.erl = value()
         case "--erlc": options.erlc = value()
         case "--epmd": options.epmd = value()
+        case "--tls": options.tls = true
         default:
             FileHandle.standardError.write(Data("unknown argument \(arguments[i])\n".utf8))
             exit(2)
@@ -108,7 +114,9 @@ let sizes: Sizes = options.smoke
             connects: 50, processes: 1_000_000, localMessages: 1_000_000, timeout: .seconds(120),
             timeLimit: options.timeLimit ?? 840)
 
-@MainActor func wanted(_ section: String) -> Bool { options.only?.contains(section) ?? true }
+@MainActor func wanted(_ section: String) -> Bool {
+    options.only?.contains(section) ?? (!options.tls || ["throughput", "pingpong", "bulk"].contains(section))
+}
 
 @MainActor func say(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
@@ -180,7 +188,9 @@ let epmdChild = try Child("epmd", options.epmd, ["-port", "\(epmdPort)", "-addre
 _ = await epmdChild.workerPid()
 try await Task.sleep(for: .milliseconds(300))
 
+let tlsOptionFile: String? = options.tls ? try await TLSMaterial.make(in: work, host: host) : nil
 let erlFlags = ["-setcookie", cookie, "-noshell", "-hidden", "-connect_all", "false", "-pa", ebin.path]
+    + (tlsOptionFile.map { ["-proto_dist", "inet_tls", "-ssl_dist_optfile", $0] } ?? [])
 let otpRecvName = Atom("otprecv\(tag)@\(host)")
 let swiftRecvName = Atom("swrecv\(tag)@\(host)")
 
@@ -195,7 +205,8 @@ let swiftRecvName = Atom("swrecv\(tag)@\(host)")
 
 @MainActor func startSwiftReceiver() throws -> Child {
     try Child("Swift receiver", options.erlangNode,
-              ["start", "--sname", "swrecv\(tag)", "--cookie", cookie, "--epmd-port", "\(epmdPort)", "--log-level", "warning"],
+              ["start", "--sname", "swrecv\(tag)", "--cookie", cookie, "--epmd-port", "\(epmdPort)", "--log-level", "warning"]
+                + (tlsOptionFile.map { ["--proto-dist", "inet_tls", "--ssl-dist-optfile", $0] } ?? []),
               environment: epmdEnv, guarded: true, log: work.appendingPathComponent("swrecv.log"))
 }
 
@@ -208,6 +219,7 @@ var driverConfig = NodeConfiguration(name: Atom("swdrv\(tag)@\(host)"), nameKind
 driverConfig.hidden = true
 driverConfig.bindAddress = "127.0.0.1"
 driverConfig.discovery = .epmd(port: epmdPort, startEmbedded: false)
+if let tlsOptionFile { driverConfig.transport = try TLSTransport(optionFile: tlsOptionFile, logger: Logger(label: "dist-bench")) }
 var driverLogger = Logger(label: "dist-bench")
 driverLogger.logLevel = .warning
 let swiftDriver = try await Node.start(driverConfig, logger: driverLogger)
@@ -551,6 +563,25 @@ let runSeconds = elapsedSeconds()
     return out
 }
 
+/// Issue 12's goals over TLS: Swift->Swift small messages >= 1.5x OTP->OTP, the mixed pairings >= 1.0x, and 1 MiB
+/// bulk Swift->Swift at least OTP->OTP's.
+@MainActor func tlsGoals() -> String {
+    var out = ""
+    let tp = [1, 4].map { ratio("tp\($0)", "Swift->Swift", "OTP->OTP") }
+    let mixed = [1, 4].flatMap { s in ["OTP->Swift", "Swift->OTP"].map { ratio("tp\(s)", $0, "OTP->OTP") } }
+    let tpOK: Bool? = tp.contains(where: { $0 == nil }) ? nil : tp.allSatisfy { $0! >= 1.5 }
+    let mixedOK: Bool? = mixed.contains(where: { $0 == nil }) ? nil : mixed.allSatisfy { $0! >= 1.0 }
+    out += "- TLS small-message throughput, Swift->Swift >= 1.5x OTP->OTP: \(verdict(tpOK)) (1 sender \(fx(tp[0])), 4 senders \(fx(tp[1]))).\n"
+    out += "- TLS OTP->Swift and Swift->OTP >= 1.0x OTP->OTP: \(verdict(mixedOK)) (1 sender: \(fx(mixed[0])) / \(fx(mixed[1])); 4 senders: \(fx(mixed[2])) / \(fx(mixed[3]))).\n"
+    if let big = sizes.bulk.last {
+        let b = ratio("bulk\(big.size)", "Swift->Swift", "OTP->OTP")
+        out += "- TLS bulk \(big.label), Swift->Swift >= OTP->OTP: \(verdict(b.map { $0 >= 1.0 })) (\(fx(b)); OTP->Swift \(fx(ratio("bulk\(big.size)", "OTP->Swift", "OTP->OTP"))), Swift->OTP \(fx(ratio("bulk\(big.size)", "Swift->OTP", "OTP->OTP")))).\n"
+    }
+    let pp = ratio("pp50", "Swift->Swift", "OTP->OTP")
+    out += "- TLS ping-pong p50, Swift->Swift / OTP->OTP: \(fx(pp)) (no goal; lower is better).\n"
+    return out
+}
+
 @MainActor func machine() -> String {
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1).last?
@@ -566,7 +597,22 @@ let runSeconds = elapsedSeconds()
 }
 
 let dateFormatter = ISO8601DateFormatter()
-let report = """
+let report = options.tls ? """
+    TLS run (`-proto_dist inet_tls` on every node: TLS 1.3 as negotiated, ECDSA P-256 certificates, verify_peer both \
+    ways) of \(dateFormatter.string(from: Date())), \(options.smoke ? "smoke" : "full") mode, \(sizes.reps) repetition(s) \
+    per figure (cells: median (min–max)), \(String(format: "%.0f", runSeconds)) s.
+
+    \(machine())
+
+    ### Distribution over TLS (sender->receiver, one node each, loopback)
+
+    Timed as in the TCP table; "raw TCP" is plain loopback TCP without TLS, for scale.
+
+    \(distTable())
+    ### Goals of issue 12 (TLS)
+
+    \(tlsGoals())
+    """ : """
     Run of \(dateFormatter.string(from: Date())), \(options.smoke ? "smoke" : "full") mode, \(sizes.reps) repetition(s) per figure \
     (cells: median (min–max)), \(String(format: "%.0f", runSeconds)) s.
 
@@ -591,13 +637,16 @@ say(report)
 
 if options.write && (!options.smoke || options.out != nil) {
     let path = options.out ?? options.repo + "/BENCHMARKS.md"
-    let begin = "<!-- BEGIN GENERATED by scripts/bench: do not edit between these markers -->"
-    let end = "<!-- END GENERATED -->"
+    let begin = options.tls ? "<!-- BEGIN GENERATED TLS by scripts/bench --tls: do not edit between these markers -->"
+        : "<!-- BEGIN GENERATED by scripts/bench: do not edit between these markers -->"
+    let end = options.tls ? "<!-- END GENERATED TLS -->" : "<!-- END GENERATED -->"
     let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     let generated = begin + "\n" + report + "\n" + end
     let text: String
     if let b = existing.range(of: begin), let e = existing.range(of: end) {
         text = String(existing[..<b.lowerBound]) + generated + String(existing[e.upperBound...])
+    } else if options.tls && !existing.isEmpty {
+        text = existing + "\n## Over TLS (`scripts/bench --tls`)\n\n" + generated + "\n"
     } else {
         text = "# Benchmarks: Swift vs Erlang/OTP\n\nProduced by `scripts/bench` (issue 6); `scripts/bench --smoke` checks the runner in ~10 s.\n\n"
             + generated + "\n"

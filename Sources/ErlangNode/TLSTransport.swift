@@ -414,7 +414,7 @@ struct TLSHandshakeFailure: Error, CustomStringConvertible {
     var description: String {
         let names = reasons.isEmpty ? ["no reason given"] : reasons
         let meanings = names.compactMap(Self.meaning(of:))
-        return "TLS handshake failed: \(names.joined(separator: ", "))" + (meanings.isEmpty ? "" : " (\(meanings.joined(separator: "; "))))")
+        return "TLS handshake failed: \(names.joined(separator: ", "))" + (meanings.isEmpty ? "" : " (\(meanings.joined(separator: "; ")))")
     }
 }
 

@@ -186,6 +186,11 @@ public struct TLSTransport: DistributionTransport {
 
     enum Side: String { case server, client }
 
+    /// How long a closing connection waits for the peer's TLS close_notify before dropping TCP (the library's
+    /// default is 5 s). A peer that stalls its handshake and stops reading is thus gone at most this long after the
+    /// setup time runs out; OTP itself never waits for close_notify on a distribution connection.
+    static let closeNotifyTimeout = TimeAmount.seconds(1)
+
     /// A context for one side; `checkHostname: false` leaves the host-name check to ``TLSPeerAddressCheck``.
     static func makeContext(
         _ options: TLSDistributionConfiguration.Options, side: Side, checkHostname: Bool = true
@@ -266,6 +271,7 @@ public struct TLSTransport: DistributionTransport {
             if !tls12.isEmpty { tls.cipherSuites = tls12.joined(separator: ":") }
         }
         tls.renegotiationSupport = .none
+        tls.shutdownTimeout = closeNotifyTimeout
         do {
             return try NIOSSLContext(configuration: tls)
         } catch {

@@ -302,6 +302,76 @@ struct TLSIPv6InteropTests {
         return seen.value.withLock { $0 }
     }
 
+    // MARK: setup time on the TLS port
+
+    @Test("a TLS client that completes TLS, then neither speaks nor reads, is cut off within the setup time")
+    func stalledAfterTLSIsClosedInTime() async throws {
+        try await withWorld { world, certs in
+            let transport = try Self.transport(try certs.strict())
+            let swift = try await world.swiftIPv6Node(TestEnvironment.uniqueName("su6"), configure: { config in
+                config.transport = transport
+                config.setupTime = .seconds(2)
+            })
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certs.path("node.pem")).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: certs.path("node.key"), format: .pem))
+            let context = try NIOSSLContext(configuration: tls)
+            let handshook = SeenServerName()
+            let start = ContinuousClock.now
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // Below TLS, bytes are dropped once the handshake is done: the peer's close_notify is never
+                        // read, so never answered, as with a peer that stopped reading.
+                        let deaf = DeafAfterHandshake()
+                        try channel.pipeline.syncOperations.addHandlers(
+                            deaf, try NIOSSLClientHandler(context: context, serverHostname: nil),
+                            HandshakeWatcher(deaf: deaf, done: handshook))
+                    }
+                }
+                .connect(host: "::1", port: swift.listenPort).get()
+            #expect(await eventually(timeout: .seconds(5)) { handshook.value.withLock { $0 } != nil }, "TLS handshake done")
+            let closed = await eventually(timeout: .seconds(12)) { !channel.isActive }
+            let elapsed = ContinuousClock.now - start
+            try? await channel.close()
+            #expect(closed, "the node must close the connection")
+            #expect(elapsed < .seconds(4), "closed after \(elapsed); the setup time is 2 s (5 s more without the close_notify bound)")
+        }
+    }
+
+    @Test("a TLS server that accepts and then stays silent: the inet6_tls initiator gives up within the setup time")
+    func silentServerIsGivenUpInTime() async throws {
+        let certs = try await TLSCertificates.make()
+        defer { certs.remove() }
+        let port = try TestEnvironment.freePort()
+        let accepted = SeenServerName()
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted.value.withLock { $0 = .some("accepted") }
+                channel.closeFuture.whenComplete { _ in accepted.value.withLock { $0 = .some("closed") } }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: port).get()
+        defer { silent.close(promise: nil) }
+        var config = NodeConfiguration(name: "silence@::1", nameKind: .long, cookie: "c")
+        config.addressFamily = .inet6
+        config.bindAddress = "::1"
+        config.discovery = .none(port: port)
+        config.setupTime = .seconds(2)
+        config.transport = try Self.transport(try certs.strict())
+        var logger = Logger(label: "tls6-silent")
+        logger.logLevel = .critical
+        let node = try await Node.start(config, logger: logger)
+        let start = ContinuousClock.now
+        // x@127.0.0.1 from an inet6 node: ::ffff:127.0.0.1, the silent IPv4 listener on the same port.
+        #expect(await !node.ping("x@127.0.0.1", timeout: .seconds(10)))
+        #expect(ContinuousClock.now - start < .milliseconds(3500), "gave up after \(ContinuousClock.now - start)")
+        #expect(await eventually(timeout: .seconds(3)) { accepted.value.withLock { $0 } == .some("closed") },
+                "the connection was made, then closed: \(String(describing: accepted.value.withLock { $0 }))")
+        await node.shutdown()
+    }
+
     // MARK: logs
 
     @Test("trace-level logs of an inet6_tls handshake and of failed ones: no cookie, no key password, one warning per TLS failure")
@@ -368,6 +438,39 @@ struct TLSIPv6InteropTests {
 /// The server name a test listener saw in a ClientHello: `nil` nothing yet, `.some(nil)` no SNI.
 final class SeenServerName: Sendable {
     let value = Mutex<String??>(nil)
+}
+
+/// Drops every inbound byte once ``deaf`` is set (below TLS, so TLS never sees them); lets EOF through.
+final class DeafAfterHandshake: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    var deaf = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !deaf { context.fireChannelRead(data) }
+    }
+}
+
+/// Makes ``DeafAfterHandshake`` deaf when the TLS handshake completes, and says so in `done`.
+final class HandshakeWatcher: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let deaf: DeafAfterHandshake
+    let done: SeenServerName
+
+    init(deaf: DeafAfterHandshake, done: SeenServerName) {
+        self.deaf = deaf
+        self.done = done
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            deaf.deaf = true
+            done.value.withLock { $0 = .some("done") }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
 }
 
 /// Log lines kept for inspection (text with metadata, level).

@@ -276,6 +276,19 @@ struct TLSIPv6InteropTests {
         #expect("\(TLSHandshakeFailure(.wantRead))".contains("wantRead"))
     }
 
+    @Test("the key password never shows: description, debug description, dump (of the options and of a configuration)")
+    func passwordNeverShows() throws {
+        let secret = "pa55-\(UInt32.random(in: 0...UInt32.max))"
+        let options = TLSDistributionConfiguration.Options(certificateFile: "/c.pem", keyFile: "/k.pem", password: secret)
+        let configuration = TLSDistributionConfiguration(server: options, client: options)
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in ["\(options)", String(reflecting: options), "\(configuration)", String(reflecting: configuration), dumped] {
+            #expect(!text.contains(secret), "\(text)")
+        }
+        #expect(dumped.contains("<hidden>") && dumped.contains("/k.pem"))
+    }
+
     /// Connects with `transport` to a listener on `host` that reads the ClientHello's server name and hangs up;
     /// `.some(nil)`: a ClientHello without SNI; `nil`: nothing seen within 10 s.
     private static func serverNameSent(by transport: TLSTransport, host: String, peerNode: String) async throws -> String?? {

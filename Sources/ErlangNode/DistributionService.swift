@@ -289,9 +289,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         }
     }
 
-    /// Peers on this machine are reached on loopback; others by their host name.
+    /// Peers on this machine are reached on loopback; others by their host name; an IPv4 address as it is (a node
+    /// named `x@127.0.0.2` listens there, perhaps there only).
     static func addressFor(host: String) -> String {
-        if host.hasPrefix("127.") || isThisMachine(host) { return "127.0.0.1" }
+        if NetworkAddress.isIPv4(host) { return host }
+        if isThisMachine(host) { return "127.0.0.1" }
         return host
     }
 

@@ -10,11 +10,16 @@ extension Node {
 
     /// Starts a distributed node: the `net_kernel` and `rex` services, the distribution listener, then `setup`
     /// (register your services there), and last the EPMD registration, which tells the world the node is ready.
+    ///
+    /// - Throws: ``NodeConfigurationError`` (in `erl`'s words) for a name `erl` would refuse, a `net_ticktime`
+    ///   below 1 second or a bind address that is not an IP address; ``NodeStartError`` when it cannot listen or
+    ///   register.
     public static func start(
         _ configuration: NodeConfiguration,
         logger: Logger = Logger(label: "erlang-node"),
         setup: (@Sendable (Node) async throws -> Void)? = nil
     ) async throws -> Node {
+        try configuration.validate()
         let node = Node(name: configuration.name, creation: 1, logger: logger)
         let service = DistributionService(node: node, configuration: configuration, logger: logger,
                                           group: configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)

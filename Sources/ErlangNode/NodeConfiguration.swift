@@ -45,11 +45,12 @@ public struct NodeConfiguration: Sendable {
     /// IPv4 (`inet_tcp`, the default) or IPv6 (`inet6_tcp`): the family the listener binds, peer hosts resolve to
     /// (A or AAAA records, IP literals) and peers' EPMDs and nodes are reached in.
     public var addressFamily: AddressFamily = .inet
-    /// The address the distribution listener binds; `nil`: all interfaces of ``addressFamily`` (`0.0.0.0` or
+    /// The address the distribution listener binds (`inet_dist_use_interface`), an IP address; `nil`: all interfaces of ``addressFamily`` (`0.0.0.0` or
     /// `::`), as erl binds by default.
     public var bindAddress: String? = nil
-    /// How peers find this node.
-    public var discovery: Discovery = .epmd(port: 4369, startEmbedded: true)
+    /// How peers find this node: by default the EPMD on `ERL_EPMD_PORT` (read when the configuration is made), else
+    /// on 4369, as `erl` does.
+    public var discovery: Discovery = .epmd(port: EPMDClient.environmentPort(), startEmbedded: true)
     /// What other nodes may do here (connect, spawn, call).
     public var policy: any NetKernelPolicy = OpenPolicy()
     /// The carrier of distribution connections (TCP unless another is plugged in).

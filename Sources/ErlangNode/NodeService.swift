@@ -3,7 +3,7 @@ public import ServiceLifecycle
 
 /// Runs a distributed node as a swift-service-lifecycle `Service`: starts it, runs `setup` (register services,
 /// functions), serves until graceful shutdown, then closes its connections and its EPMD registration.
-public struct NodeService: Service {
+public struct NodeService: Service, CustomStringConvertible {
     let configuration: NodeConfiguration
     let logger: Logger
     let setup: @Sendable (Node) async throws -> Void
@@ -14,6 +14,9 @@ public struct NodeService: Service {
         self.logger = logger
         self.setup = setup
     }
+
+    /// The node's configuration, cookies redacted (swift-service-lifecycle logs its services at debug level).
+    public var description: String { "NodeService(\(configuration))" }
 
     public func run() async throws {
         let node = try await Node.start(configuration, logger: logger) { node in try await setup(node) }

@@ -50,8 +50,11 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Highest distribution listen port.")
     var distPortMax: Int?
 
-    @Option(help: "net_ticktime in seconds.")
+    @Option(help: "net_ticktime in seconds (at least 1).")
     var netTicktime: Int = 60
+
+    @Option(help: "The address the distribution listener binds, an IPv4 or IPv6 address (like inet_dist_use_interface; default: all interfaces).")
+    var bind: String?
 
     @Option(help: "EPMD port (default: $ERL_EPMD_PORT or 4369).")
     var epmdPort: Int?
@@ -75,22 +78,37 @@ struct NodeOptions: ParsableArguments {
         switch (shortName ?? (longName == nil ? defaultShortName : nil), longName) {
         case (let s?, nil):
             kind = .short
-            full = s.contains("@") ? s : "\(s)@\(ShortHost.current)"
+            full = Self.fullName(s, defaultHost: ShortHost.current) ?? s
         case (nil, let l?):
             kind = .long
-            guard l.contains("@") else { throw ValidationError("--name needs NAME@HOST") }
-            full = l
+            // As erl -name: a missing host is this machine's fully qualified name, if it has one.
+            guard let name = Self.fullName(l, defaultHost: ShortHost.fullyQualified) else {
+                throw ValidationError(NodeConfigurationError(
+                    .cannotSetLongName, value: l, detail: "no host part, and this machine's host name has no domain").description)
+            }
+            full = name
         case (nil, nil):
             throw ValidationError("give --sname NAME or --name NAME@HOST")
         default:
             throw ValidationError("--sname and --name cannot be mixed")
         }
-        guard NodeConfiguration.host(of: Atom(full)) != nil else { throw ValidationError("bad node name \(full)") }
+        do {
+            try NodeConfiguration.validateName(full, kind: kind)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard netTicktime >= 1 else {
+            throw ValidationError("--net-ticktime must be at least 1 (seconds), as net_kernel:set_net_ticktime/1 requires; got \(netTicktime)")
+        }
+        if let bind, !NodeConfiguration.isIPAddress(bind) {
+            throw ValidationError("--bind needs an IPv4 or IPv6 address (like inet_dist_use_interface), not \"\(bind)\"")
+        }
         let cookieValue: String
         if let cookie { cookieValue = cookie } else { cookieValue = try Cookie.load(path: cookieFile ?? Cookie.defaultPath) }
         var config = NodeConfiguration(name: Atom(full), nameKind: kind, cookie: cookieValue)
         config.hidden = hidden
         config.netTickTime = .seconds(netTicktime)
+        if let bind { config.bindAddress = bind }
         if let noEpmd {
             config.discovery = .none(port: noEpmd)
         } else {
@@ -125,6 +143,14 @@ struct NodeOptions: ParsableArguments {
         }
     }
 
+    /// `NAME@HOST` from `NAME`, `NAME@` or `NAME@HOST`: a missing host is `defaultHost`, as erl fills it in.
+    static func fullName(_ text: String, defaultHost: String?) -> String? {
+        let alive = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
+        if alive.count == 2, !alive[1].isEmpty { return text }
+        guard let defaultHost else { return nil }
+        return "\(alive[0])@\(defaultHost)"
+    }
+
     func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -145,6 +171,24 @@ enum ShortHost {
         gethostname(&buffer, buffer.count)
         let full = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return String(full.split(separator: ".").first ?? "localhost")
+    }
+
+    /// The fully qualified host name erl uses for `-name NAME`: the host name when it has a domain, else the host
+    /// name with the `domain` (or first `search`) entry of /etc/resolv.conf; `nil` when there is no domain.
+    static var fullyQualified: String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        let full = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if full.contains(".") { return full }
+        guard !full.isEmpty, let resolv = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) else { return nil }
+        var domain: String?
+        for line in resolv.split(separator: "\n") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2 else { continue }
+            if words[0] == "domain" { domain = String(words[1]) }
+            if words[0] == "search", domain == nil { domain = String(words[1]) }
+        }
+        return domain.map { "\(full).\($0)" }
     }
 }
 

@@ -143,3 +143,21 @@ public struct TLSDistributionConfiguration: Sendable, Hashable {
         self.peerNamePolicy = peerNamePolicy
     }
 }
+
+extension TLSDistributionConfiguration.Options: CustomReflectable {
+    /// The options' fields for `dump` and debuggers, with the password hidden as in ``description``.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "certificateFile": certificateFile as Any,
+            "keyFile": keyFile as Any,
+            "password": (password == nil ? nil : "<hidden>") as String? as Any,
+            "caCertificateFile": caCertificateFile as Any,
+            "verify": verify,
+            "failIfNoPeerCertificate": failIfNoPeerCertificate,
+            "versions": versions,
+            "ciphers": ciphers as Any,
+            "serverNameIndication": serverNameIndication,
+            "secureRenegotiate": secureRenegotiate,
+        ])
+    }
+}

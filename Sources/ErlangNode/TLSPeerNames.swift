@@ -37,6 +37,28 @@ enum TLSPeerNames {
         return false
     }
 
+    /// `true` when the certificate is for the IP-literal host `address` (the host part of a node name such as
+    /// `x@::1`): a SAN iPAddress with the same address, or a SAN dNSName spelling the literal itself, which is what
+    /// OTP 25's `inet_tls_dist` checks (it passes the host as `server_name_indication`, matched as a `dns_id`).
+    /// The common name is never compared with an address (RFC 6125 section 6.2).
+    static func certificate(_ certificate: NIOSSLCertificate, namesAddress address: String) -> Bool {
+        guard let bytes = ipAddressBytes(address),
+              let der = try? certificate.toDERBytes(),
+              let parsed = try? Certificate(derEncoded: der),
+              let names = try? parsed.extensions.subjectAlternativeNames else { return false }
+        for name in names {
+            switch name {
+            case .dnsName(let dns):
+                if dns.lowercased() == address.lowercased() || ipAddressBytes(dns) == bytes { return true }
+            case .ipAddress(let octets):
+                if Array(octets.bytes) == bytes { return true }
+            case .directoryName, .otherName, .rfc822Name, .x400Address, .ediPartyName, .uniformResourceIdentifier, .registeredID:
+                continue
+            }
+        }
+        return false
+    }
+
     static func commonNames(of name: DistinguishedName) -> [String] {
         name.flatMap { rdn in
             rdn.filter { $0.type == .RDNAttributeType.commonName }.compactMap { String($0.value) }
@@ -47,14 +69,11 @@ enum TLSPeerNames {
 
     /// The 4 or 16 bytes of an IPv4 or IPv6 literal.
     static func ipAddressBytes(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
-        }
+        // Raw bytes rather than in_addr/in6_addr: see NetworkAddress on which module owns those C structs.
+        var v4 = [UInt8](repeating: 0, count: 4)
+        if inet_pton(AF_INET, text, &v4) == 1 { return v4 }
+        var v6 = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET6, text, &v6) == 1 { return v6 }
         return nil
     }
 }

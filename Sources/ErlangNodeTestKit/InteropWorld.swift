@@ -96,10 +96,13 @@ public final class InteropWorld: Sendable {
     /// `alive@::1`: a long name whose host is the IPv6 loopback literal (as `erl -name alive@::1` is named).
     public func ipv6NodeName(_ alive: String) -> String { "\(alive)@::1" }
 
-    /// Starts `erl -name ALIVE@::1 -proto_dist inet6_tcp -setcookie C -noshell EXTRA -eval SCRIPT`, registered with
-    /// the private epmd (over `::1`, as OTP's `inet6_tcp` registers). It is stopped by ``close()``.
-    public func erlIPv6(_ alive: String, script: String, extraArgs: [String] = [], cookie: String? = nil) throws -> PeerProcess {
-        try erl(ipv6NodeName(alive), script: script, extraArgs: ["-proto_dist", "inet6_tcp"] + extraArgs, cookie: cookie,
+    /// Starts `erl -name ALIVE@::1 -proto_dist PROTO -setcookie C -noshell EXTRA -eval SCRIPT`, registered with
+    /// the private epmd (over `::1`, as OTP's `inet6_tcp` registers). `protoDist` is `inet6_tcp` or `inet6_tls` (then
+    /// pass `-ssl_dist_optfile F` in `extraArgs`). It is stopped by ``close()``.
+    public func erlIPv6(
+        _ alive: String, script: String, extraArgs: [String] = [], cookie: String? = nil, protoDist: String = "inet6_tcp"
+    ) throws -> PeerProcess {
+        try erl(ipv6NodeName(alive), script: script, extraArgs: ["-proto_dist", protoDist] + extraArgs, cookie: cookie,
                 nameFlag: "-name")
     }
 

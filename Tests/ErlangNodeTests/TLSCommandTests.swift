@@ -7,8 +7,8 @@ import Testing
 private let erlangNodeBinary: String? = TestEnvironment.builtExecutable("erlang-node")
 
 /// CONTRACT.md §15 with the real binary: `erlang-node start --proto-dist inet_tls --ssl-dist-optfile FILE`
-/// reached from an OTP 25 node on TLS, `erlang-node ping --proto-dist inet_tls` reaching one, and start failures for
-/// bad option files.
+/// reached from an OTP 25 node on TLS, `erlang-node ping --proto-dist inet_tls` reaching one, the same over IPv6
+/// (`--name NAME@::1 --proto-dist inet6_tls`), and start failures for bad option files.
 @Suite(.enabled(if: OTPInstallation.enabled(.otp25) && TLSCertificates.available && (erlangNodeBinary != nil || TestEnvironment.isCI),
                 "OTP 25, openssl or the erlang-node binary is missing"), .serialized)
 struct TLSCommandTests {
@@ -63,6 +63,48 @@ struct TLSCommandTests {
             #expect(rpc.status == 0 && rpc.stdoutText == "\(erlNode)\n", "\(rpc.stderrText)")
             let plain = try await PeerProcess.run(binary, ["ping", erlNode, "--cookie", world.cookie], environment: env, timeout: .seconds(30))
             #expect(plain.stdoutText == "pang\n", "plain TCP cannot reach a TLS node")
+        }
+    }
+
+    @Test func startWithInet6TLSServesErlNodesAtIPv6Loopback() async throws {
+        let release = try requireOTP(.otp25, "OTP 25")
+        let certs = try await TLSCertificates.make()
+        defer { certs.remove() }
+        let binary = try binary()
+        try await InteropWorld.run(release, cookie: "tls6cookie") { world in
+            let strict = try certs.strict()
+            let alive = TestEnvironment.uniqueName("target6")
+            let target = try PeerProcess("erlang-node start", executable: binary, arguments: [
+                "start", "--name", "\(alive)@::1", "--cookie", world.cookie, "--proto-dist", "inet6_tls", "--ssl-dist-optfile", strict,
+            ], environment: ["ERL_EPMD_PORT": "\(world.epmdPort)"])
+            world.track(target)
+            #expect(await target.waitForOutput(containing: "is up"), "\(target.output)")
+            let t = "'\(alive)@::1'"
+            let erlAlive = TestEnvironment.uniqueName("e6")
+            let erl = try world.erlIPv6(erlAlive, script: """
+                io:format("PING ~p~n", [net_adm:ping(\(t))]),
+                io:format("RPC ~p~n", [rpc:call(\(t), erlang, node, [])]),
+                {server, \(t)} ! {hello, self()},
+                receive hello -> io:format("ECHO ok~n") after 5000 -> io:format("ECHO timeout~n") end,
+                register(runner, self()), io:format("READY~n"),
+                receive stop -> halt() after 60000 -> halt() end.
+                """, extraArgs: ["-ssl_dist_optfile", strict], protoDist: "inet6_tls")
+            #expect(await erl.value(after: "PING", timeout: .seconds(30)) == "pong", "\(erl.output)\n\(target.output)")
+            #expect(await erl.value(after: "RPC") == "'\(alive)@::1'")
+            #expect(await erl.value(after: "ECHO") == "ok")
+            #expect(!target.output.contains(world.cookie), "the cookie is never logged")
+
+            // The client command over inet6_tls, named on ::1 as well.
+            #expect(await erl.waitForOutput(containing: "READY"))
+            let env = ["ERL_EPMD_PORT": "\(world.epmdPort)"]
+            let ping = try await PeerProcess.run(binary, ["ping", "\(erlAlive)@::1", "--name", "\(TestEnvironment.uniqueName("p6"))@::1",
+                                                          "--cookie", world.cookie, "--proto-dist", "inet6_tls",
+                                                          "--ssl-dist-optfile", strict], environment: env, timeout: .seconds(30))
+            #expect(ping.stdoutText == "pong\n", "\(ping.stdoutText) \(ping.stderrText)")
+            let plain = try await PeerProcess.run(binary, ["ping", "\(erlAlive)@::1", "--name", "\(TestEnvironment.uniqueName("q6"))@::1",
+                                                           "--cookie", world.cookie, "--proto-dist", "inet6_tcp"],
+                                                  environment: env, timeout: .seconds(30))
+            #expect(plain.stdoutText == "pang\n", "plain inet6_tcp cannot reach an inet6_tls node: \(plain.stdoutText) \(plain.stderrText)")
         }
     }
 

@@ -2,9 +2,12 @@ import ErlangNodeTestKit
 import Foundation
 
 /// Certificates made by `openssl` at test time in a fresh temporary directory (never committed): a CA, a node
-/// certificate from it (ECDSA P-256, SAN `DNS:<short host>, DNS:localhost, IP:127.0.0.1`, server and client use),
-/// the same key encrypted with a password, a "rogue" CA with its own node certificate, and a certificate of the
-/// good CA that names another host only. Option files in OTP's format are written next to them.
+/// certificate from it (ECDSA P-256, server and client use) with SAN `DNS:<short host>, DNS:localhost,
+/// IP:127.0.0.1, IP:::1` and the addresses once more as dNSNames (`DNS:127.0.0.1, DNS:::1`: OTP 25's
+/// `inet_tls_dist` checks an IP-literal host such as `x@::1` only as a DNS name), the same key encrypted with a
+/// password, a "rogue" CA with its own node certificate, and certificates of the good CA that name another host
+/// only (`elsewhere`), the addresses only as iPAddress SANs (`iponly`), or no address at all (`noip`). Option files
+/// in OTP's format are written next to them.
 struct TLSCertificates {
     static let openssl = "/usr/bin/openssl"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: openssl) }
@@ -21,7 +24,11 @@ struct TLSCertificates {
         let certificates = TLSCertificates(directory: directory)
         try await certificates.makeCA("ca")
         try await certificates.makeCA("rogue-ca")
-        try await certificates.makeLeaf("node", ca: "ca", cn: "node", sans: "DNS:\(TestEnvironment.shortHost),DNS:localhost,IP:127.0.0.1")
+        let host = TestEnvironment.shortHost
+        try await certificates.makeLeaf("node", ca: "ca", cn: "node",
+                                        sans: "DNS:\(host),DNS:localhost,IP:127.0.0.1,IP:::1,DNS:127.0.0.1,DNS:::1")
+        try await certificates.makeLeaf("iponly", ca: "ca", cn: "iponly", sans: "DNS:\(host),DNS:localhost,IP:127.0.0.1,IP:::1")
+        try await certificates.makeLeaf("noip", ca: "ca", cn: "noip", sans: "DNS:\(host),DNS:localhost")
         try await certificates.makeLeaf("rogue", ca: "rogue-ca", cn: "rogue", sans: "DNS:\(TestEnvironment.shortHost),DNS:localhost,IP:127.0.0.1")
         try await certificates.makeLeaf("elsewhere", ca: "ca", cn: "elsewhere", sans: "DNS:elsewhere.invalid")
         try await certificates.run(["ec", "-in", certificates.path("node.key"), "-aes256", "-passout", "pass:\(password)",
@@ -72,11 +79,12 @@ struct TLSCertificates {
         return #"{certfile, "\#(cert)"}, {keyfile, "\#(key)"}, {cacertfile, "\#(authority)"}"#
     }
 
-    /// Both sides verify the peer against the good CA; the server refuses clients without certificates.
-    func strict() throws -> String {
-        try optionFile("strict",
-                       server: credentials("node", ca: "ca") + ", {verify, verify_peer}, {fail_if_no_peer_cert, true}, {secure_renegotiate, true}",
-                       client: credentials("node", ca: "ca") + ", {verify, verify_peer}, {secure_renegotiate, true}")
+    /// Both sides verify the peer against the good CA; the server refuses clients without certificates. `leaf` is
+    /// the certificate presented (`node`, `iponly`, `noip`).
+    func strict(_ leaf: String = "node") throws -> String {
+        try optionFile(leaf == "node" ? "strict" : "strict-\(leaf)",
+                       server: credentials(leaf, ca: "ca") + ", {verify, verify_peer}, {fail_if_no_peer_cert, true}, {secure_renegotiate, true}",
+                       client: credentials(leaf, ca: "ca") + ", {verify, verify_peer}, {secure_renegotiate, true}")
     }
 
     /// A certificate from another CA, trusting anything itself.

@@ -55,6 +55,9 @@ final class Connection: Sendable {
     }
 
     private let outbox = Mutex(Outbox())
+    /// Small queued buffers are copied into one before they are written (see
+    /// ``DistributionTransport/coalescesSmallWrites``).
+    private let coalescesSmallWrites: Bool
     /// Set once the node has let go of this connection (replaced, disconnected): nothing more is read from it.
     private let abandoned = Atomic<Bool>(false)
     /// When memory was last handed back after a drain (nanoseconds of the monotonic clock).
@@ -62,8 +65,10 @@ final class Connection: Sendable {
     /// Sequence ids for fragmented messages (each message's frames are written back to back).
     private let sequence = Atomic<UInt64>(1)
 
-    init(id: UInt64, result: HandshakeResult, channel: any Channel, netTickTime: Duration, busyLimit: Int) {
+    init(id: UInt64, result: HandshakeResult, channel: any Channel, netTickTime: Duration, busyLimit: Int,
+         coalescesSmallWrites: Bool = false) {
         self.id = id
+        self.coalescesSmallWrites = coalescesSmallWrites
         self.peer = Atom(result.peerName)
         self.peerCreation = result.peerCreation ?? 0
         self.isHidden = result.isHidden
@@ -161,7 +166,11 @@ final class Connection: Sendable {
                 return batch
             }
             if batch.isEmpty { break }
-            for buffer in batch { channel.write(buffer, promise: nil) }
+            if coalescesSmallWrites, batch.count > 1 {
+                writeCoalesced(batch)
+            } else {
+                for buffer in batch { channel.write(buffer, promise: nil) }
+            }
             channel.flush()
             wrote = true
         }
@@ -196,6 +205,25 @@ final class Connection: Sendable {
 
     /// How many bytes one pass of ``flush()`` hands to the channel before checking its writability again.
     static let writeBatchBytes = 256 * 1024
+    /// Buffers below this size are copied together by ``writeCoalesced(_:)``; larger ones are written as they are.
+    static let coalesceBelowBytes = 16 * 1024
+
+    /// Writes a batch with runs of small buffers copied into one buffer each (one TLS record, or a few, per run
+    /// instead of one per message).
+    private func writeCoalesced(_ batch: [ByteBuffer]) {
+        var run: ByteBuffer?
+        for buffer in batch {
+            if buffer.readableBytes >= Self.coalesceBelowBytes {
+                if let pending = run { channel.write(pending, promise: nil); run = nil }
+                channel.write(buffer, promise: nil)
+                continue
+            }
+            var copy = buffer
+            if run == nil { run = channel.allocator.buffer(capacity: min(Self.writeBatchBytes, 64 * 1024)) }
+            run!.writeBuffer(&copy)
+        }
+        if let run { channel.write(run, promise: nil) }
+    }
 
     /// Sends a tick (an empty frame).
     func sendTick() {

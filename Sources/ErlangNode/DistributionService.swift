@@ -321,7 +321,8 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         let peer = Atom(handshake.peerName)
         let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let connection = Connection(id: id, result: handshake, channel: channel, netTickTime: configuration.netTickTime,
-                                    busyLimit: configuration.distributionBufferBusyLimit)
+                                    busyLimit: configuration.distributionBufferBusyLimit,
+                                    coalescesSmallWrites: configuration.transport.coalescesSmallWrites)
         event {
             $0.handshakeDone(peer, role: role, connection: id, link: connection, channel: channel,
                              hidden: handshake.isHidden, creation: handshake.peerCreation ?? 0)

@@ -38,6 +38,11 @@ public protocol DistributionTransport: Sendable {
     /// The length prefix of handshake packets on this transport: 2 bytes over TCP (the default), 4 over TLS.
     var handshakeLengthPrefix: HandshakeLengthPrefix { get }
 
+    /// Whether the connection should hand the channel its queued small messages copied into one buffer instead of
+    /// one buffer each. TCP writes a batch with one `writev` either way (default `false`); TLS encrypts every
+    /// buffer as a record of its own, so there one buffer per batch saves a record, and its cipher setup, per message.
+    var coalescesSmallWrites: Bool { get }
+
     /// Whether a peer that connected on `channel` may be the node it claims to be (`peerNode`, from its
     /// `send_name`); refused peers get `not_allowed`. The default admits every peer.
     func admits(peerNode: String, on channel: any Channel) -> Bool
@@ -58,6 +63,9 @@ extension DistributionTransport {
 
     /// 2 bytes, as over TCP.
     public var handshakeLengthPrefix: HandshakeLengthPrefix { .twoBytes }
+
+    /// One buffer per message: right for TCP's `writev`.
+    public var coalescesSmallWrites: Bool { false }
 
     /// Every peer is admitted.
     public func admits(peerNode: String, on channel: any Channel) -> Bool { true }

@@ -52,6 +52,9 @@ public struct TLSTransport: DistributionTransport {
     /// 4 bytes: `inet_tls_dist` runs the handshake with `{packet,4}`.
     public var handshakeLengthPrefix: HandshakeLengthPrefix { .fourBytes }
 
+    /// Yes: swift-nio-ssl encrypts each buffer written as its own TLS record.
+    public var coalescesSmallWrites: Bool { true }
+
     public func listen(
         host: String,
         port: Int,

@@ -12,15 +12,19 @@ public enum NetworkAddress {
     // Byte buffers rather than `in_addr`/`in6_addr`: release builds see those Linux types only through NIO's C module.
 
     /// Whether `text` is a dotted-quad IPv4 address (`127.0.0.1`).
-    public static func isIPv4(_ text: some StringProtocol) -> Bool {
-        var address = [UInt8](repeating: 0, count: 4)
-        return String(text).withCString { inet_pton(AF_INET, $0, &address) } == 1
-    }
+    public static func isIPv4(_ text: some StringProtocol) -> Bool { bytes(of: text)?.count == 4 }
 
     /// Whether `text` is an IPv6 address in text form (`::1`, `fd00::5`, `::ffff:127.0.0.1`), without brackets.
-    public static func isIPv6(_ text: some StringProtocol) -> Bool {
-        var address = [UInt8](repeating: 0, count: 16)
-        return String(text).withCString { inet_pton(AF_INET6, $0, &address) } == 1
+    public static func isIPv6(_ text: some StringProtocol) -> Bool { bytes(of: text)?.count == 16 }
+
+    /// The 4 (IPv4) or 16 (IPv6) bytes of an address literal; `nil` when `text` is not one.
+    public static func bytes(of text: some StringProtocol) -> [UInt8]? {
+        let string = String(text)
+        var v4 = [UInt8](repeating: 0, count: 4)
+        if inet_pton(AF_INET, string, &v4) == 1 { return v4 }
+        var v6 = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET6, string, &v6) == 1 { return v6 }
+        return nil
     }
 
     /// Whether `text` is an IPv4 or IPv6 address literal: such a host counts as a long-name host although it may

@@ -1,3 +1,4 @@
+import ErlangEPMD
 import ErlangTerm
 import NIOSSL
 import SwiftASN1
@@ -65,15 +66,8 @@ enum TLSPeerNames {
         }
     }
 
-    static func isIPAddress(_ text: String) -> Bool { ipAddressBytes(text) != nil }
+    static func isIPAddress(_ text: String) -> Bool { NetworkAddress.isIPAddress(text) }
 
     /// The 4 or 16 bytes of an IPv4 or IPv6 literal.
-    static func ipAddressBytes(_ text: String) -> [UInt8]? {
-        // Raw bytes rather than in_addr/in6_addr: see NetworkAddress on which module owns those C structs.
-        var v4 = [UInt8](repeating: 0, count: 4)
-        if inet_pton(AF_INET, text, &v4) == 1 { return v4 }
-        var v6 = [UInt8](repeating: 0, count: 16)
-        if inet_pton(AF_INET6, text, &v6) == 1 { return v6 }
-        return nil
-    }
+    static func ipAddressBytes(_ text: String) -> [UInt8]? { NetworkAddress.bytes(of: text) }
 }

@@ -440,7 +440,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     /// Sends a signal to `peer`: straight to its connection when it is up and drained, otherwise through the
     /// manager's queue for that peer (connecting first when there is no connection). A sender told the connection
-    /// is busy waits at its next suspension point (``Process/waitIfBusy()``).
+    /// is busy waits at its next suspension point (``ErlangProcess/waitIfBusy()``).
     @discardableResult
     private func route(_ signal: OutboundSignal, to peer: Atom, sender: Pid?) -> Bool {
         let busy: Bool

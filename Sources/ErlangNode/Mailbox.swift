@@ -17,7 +17,7 @@ import Synchronization
 /// `final` for that reason, and every mutable field lives in a `Mutex`.
 class Mailbox: @unchecked Sendable {
     /// What a process that hibernated runs when its next message arrives.
-    typealias HibernatedBody = @Sendable (Process) async throws -> Void
+    typealias HibernatedBody = @Sendable (ErlangProcess) async throws -> Void
 
     private struct State {
         var messages: Deque<Term> = []

@@ -2,7 +2,7 @@ public import ErlangTerm
 import Synchronization
 
 /// A Swift function that Erlang can start remotely (`spawn(Node, M, F, A)`) or call (`rpc:call(Node, M, F, A)`).
-public typealias SpawnableFunction = @Sendable (Process, [Term]) async throws -> Term
+public typealias SpawnableFunction = @Sendable (ErlangProcess, [Term]) async throws -> Term
 
 /// The table of functions registered under module/function/arity.
 final class FunctionTable: Sendable {

@@ -42,7 +42,7 @@ extension Node {
     }
 
     /// Runs `M:F(A)` for erpc and returns the exit reason that carries the outcome.
-    func executeCall(_ p: Process, ref: Term, module: Atom, function: Atom, arguments: [Term]) async -> Term {
+    func executeCall(_ p: ErlangProcess, ref: Term, module: Atom, function: Atom, arguments: [Term]) async -> Term {
         guard let body = functions.lookup(module, function, arity: arguments.count) else {
             return .tuple(ref, "error", "undef", .list([.tuple(.atom(module), .atom(function), .list(arguments), .nil)]))
         }
@@ -91,7 +91,7 @@ extension Node {
     }
 
     /// SPAWN_REQUEST from a process, with link/monitor options; the reply arrives in its mailbox.
-    func spawnRequest(from p: Process, on peer: Atom, module: Atom, function: Atom, arguments: [Term],
+    func spawnRequest(from p: ErlangProcess, on peer: Atom, module: Atom, function: Atom, arguments: [Term],
                       link: Bool, monitor: Bool, timeout: Duration) async -> (pid: Pid, monitor: Reference?)? {
         guard let router else { return nil }
         let request = makeReference()

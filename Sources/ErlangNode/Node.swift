@@ -63,11 +63,11 @@ public final class Node: Sendable {
 
     /// Starts a process running `body`. The process ends when `body` returns (reason `normal`), throws
     /// ``ProcessExit`` (its reason) or throws anything else (reason `{swift_error, Text}`); a body that calls
-    /// ``Process/hibernate(_:)`` lives on without a task until its next message.
+    /// ``ErlangProcess/hibernate(_:)`` lives on without a task until its next message.
     @discardableResult
     public func spawn(
         link: Pid? = nil,
-        _ body: @escaping @Sendable (Process) async throws -> Void
+        _ body: @escaping @Sendable (ErlangProcess) async throws -> Void
     ) -> Pid {
         let handle = newProcess(link: link)
         run(handle, body)
@@ -80,7 +80,7 @@ public final class Node: Sendable {
     @discardableResult
     public func spawnHibernating(
         link: Pid? = nil,
-        _ body: @escaping @Sendable (Process) async throws -> Void
+        _ body: @escaping @Sendable (ErlangProcess) async throws -> Void
     ) -> Pid {
         let handle = newProcess(link: link)
         if !handle.hibernate(body) { run(handle, body) }
@@ -101,7 +101,7 @@ public final class Node: Sendable {
             var reason = ExitReason.normal
             while true {
                 do {
-                    try await body(Process(node: self, handle: handle))
+                    try await body(ErlangProcess(node: self, handle: handle))
                 } catch let hibernation as Hibernation {
                     if handle.hibernate(hibernation.body) {
                         handle.record.withLock { if $0.task != nil { $0.task = nil } }
@@ -207,7 +207,7 @@ public enum RegistrationError: Error, Sendable, Hashable {
 
 /// Carries signals to processes on other nodes: implemented by the distribution connections.
 protocol RemoteRouter: Sendable {
-    /// Returns whether the connection is busy after the message (the sender should wait, see `Process.waitIfBusy`).
+    /// Returns whether the connection is busy after the message (the sender should wait, see `ErlangProcess.waitIfBusy`).
     func send(_ message: Term, to pid: Pid, from sender: Pid?) -> Bool
     func send(_ message: Term, toName name: Atom, on node: Atom, from sender: Pid) -> Bool
     func send(_ message: Term, toAlias alias: Reference, from sender: Pid) -> Bool

@@ -31,7 +31,7 @@ public struct Pid: Sendable, Hashable, Comparable, CustomStringConvertible {
 }
 
 /// An Erlang port identifier.
-public struct Port: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct ErlangPort: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The node the port belongs to.
     public var node: Atom
     /// The port number (64 bits with `V4_NC`; `V4_PORT_EXT` carries all of them).
@@ -47,7 +47,7 @@ public struct Port: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Erlang's order for ports (checked against OTP 25): node, then creation, then id.
-    public static func < (lhs: Port, rhs: Port) -> Bool {
+    public static func < (lhs: ErlangPort, rhs: ErlangPort) -> Bool {
         if lhs.node != rhs.node { return lhs.node < rhs.node }
         if lhs.creation != rhs.creation { return lhs.creation < rhs.creation }
         return lhs.id < rhs.id

@@ -31,7 +31,7 @@ public enum Term: Sendable {
     /// A process identifier.
     indirect case pid(Pid)
     /// A port identifier.
-    indirect case port(Port)
+    indirect case port(ErlangPort)
     /// A reference.
     indirect case reference(Reference)
     /// A fun.

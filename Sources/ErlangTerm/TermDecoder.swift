@@ -45,7 +45,7 @@ struct DecodingCore: Decoder {
             guard case .reference(let r) = term else { throw mismatch("a reference") }
             return r as! T
         }
-        if type == Port.self {
+        if type == ErlangPort.self {
             guard case .port(let p) = term else { throw mismatch("a port") }
             return p as! T
         }
@@ -296,11 +296,11 @@ extension Reference: Codable {
     }
 }
 
-extension Port: Codable {
+extension ErlangPort: Codable {
     public func encode(to encoder: any Encoder) throws { try Term.port(self).encode(to: encoder) }
     public init(from decoder: any Decoder) throws {
         guard case .port(let p) = try Term(from: decoder) else {
-            throw DecodingError.typeMismatch(Port.self, .init(codingPath: decoder.codingPath, debugDescription: "not a port"))
+            throw DecodingError.typeMismatch(ErlangPort.self, .init(codingPath: decoder.codingPath, debugDescription: "not a port"))
         }
         self = p
     }

@@ -55,7 +55,7 @@ final class EncodingNode {
         case let atom as Atom: content = .value(.atom(atom))
         case let pid as Pid: content = .value(.pid(pid))
         case let reference as Reference: content = .value(.reference(reference))
-        case let port as Port: content = .value(.port(port))
+        case let port as ErlangPort: content = .value(.port(port))
         case let atomic as any TermAtomRepresentable: content = .value(.atom(Atom(atomic.rawValue)))
         default:
             let encoder = EncodingCore(node: self, options: options, codingPath: codingPath)

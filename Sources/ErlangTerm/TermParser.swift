@@ -796,7 +796,7 @@ public struct TermParser: Sendable {
             }
             return .term(.pid(Pid(node: node, id: id, serial: serial, creation: creation)))
         case "port":
-            return .term(.port(Port(node: node, id: parts[0], creation: creation)))
+            return .term(.port(ErlangPort(node: node, id: parts[0], creation: creation)))
         default:
             var ids: [UInt32] = []
             for p in parts.reversed() {

@@ -538,7 +538,7 @@ struct TermReader: ~Copyable {
             let node = try atom()
             let id: UInt64 = tag == T.v4Port ? try u64() : UInt64(try u32())
             let creation: UInt32 = tag == T.port ? UInt32(try u8()) : try u32()
-            return .port(Port(node: node, id: id, creation: creation))
+            return .port(ErlangPort(node: node, id: id, creation: creation))
         case T.newerReference, T.newReference:
             let n = Int(try u16())
             guard n >= 1 && n <= Reference.maximumIDs else { throw fail(.invalidReference(idCount: n), at: offset) }

@@ -49,14 +49,14 @@ enum DemoServices {
     }
 
     /// `{M, Pid}` → `Pid ! M`; anything else is dropped.
-    static func serverLoop(_ p: Process) async throws {
+    static func serverLoop(_ p: ErlangProcess) async throws {
         while let message = await p.receive() {
             if case .tuple(let e) = message, e.count == 2, let to = e[1].pidValue { p.send(e[0], to: to) }
         }
     }
 
     /// `{exit, R}` → exit R; `stop` → exit normal; `{M, Pid}` → `Pid ! M`; anything else dropped.
-    static func echo(_ p: Process) async throws {
+    static func echo(_ p: ErlangProcess) async throws {
         while let message = await p.receive() {
             if let reason = message.tagged("exit"), reason.count == 1 { throw ProcessExit(reason[0]) }
             if message == "stop" { return }
@@ -65,7 +65,7 @@ enum DemoServices {
     }
 
     /// Idle: `{count, N, Pid}` starts counting N messages of any form, then `{done, N}` goes to Pid.
-    static func sink(_ p: Process) async {
+    static func sink(_ p: ErlangProcess) async {
         while let message = await p.receive() {
             guard let args = message.tagged("count"), args.count == 2, let n = args[0].intValue, n >= 0,
                   let to = args[1].pidValue else { continue }
@@ -76,7 +76,7 @@ enum DemoServices {
     }
 
     /// A gen_server: calls `incr` and `get`, cast `reset`; other calls get `{error, unknown_call}`.
-    static func counter(_ p: Process) async {
+    static func counter(_ p: ErlangProcess) async {
         var value: Int64 = 0
         while let message = await p.receive() {
             if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2,

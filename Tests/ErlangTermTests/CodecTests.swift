@@ -122,7 +122,7 @@ import Testing
         #expect(Term.reference(Reference(node: "a@h", creation: 1, ids: [1])) == .reference(Reference(node: "a@h", creation: 1, ids: [1, 0, 0])))
         let ordered: [Term] = [1, "a", .reference(Reference(node: "a@h", creation: 1, ids: [1])),
                                .fun(.export(module: "m", function: "f", arity: 0)),
-                               .port(Port(node: "a@h", id: 1, creation: 1)),
+                               .port(ErlangPort(node: "a@h", id: 1, creation: 1)),
                                .pid(Pid(node: "a@h", id: 1, serial: 0, creation: 1)), .tuple([]), [:], .nil, [1], .binary([])]
         #expect(ordered.shuffled().sorted() == ordered)
     }

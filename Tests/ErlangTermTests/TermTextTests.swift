@@ -193,7 +193,7 @@ func withoutCreations(_ t: Term) -> Term {
         #expect(try Term(erlangText: "<c@127.0.0.1.85.1>", options: here) == .pid(Pid(node: "c@127.0.0.1", id: 85, serial: 1, creation: 0)))
         #expect(try Term(erlangText: "#Ref<0.3.2.1>", options: here) == .reference(Reference(node: "a@h", creation: 7, ids: [1, 2, 3])))
         #expect(try Term(erlangText: "#Ref<'c@1.2.3.4'.3.2.1>", options: here) == .reference(Reference(node: "c@1.2.3.4", creation: 0, ids: [1, 2, 3])))
-        #expect(try Term(erlangText: "#Port<0.5>", options: here) == .port(Port(node: "a@h", id: 5, creation: 7)))
+        #expect(try Term(erlangText: "#Port<0.5>", options: here) == .port(ErlangPort(node: "a@h", id: 5, creation: 7)))
         #expect(try Term(erlangText: "fun lists:map/2") == .fun(.export(module: "lists", function: "map", arity: 2)))
         #expect(try Term(erlangText: "fun 'M':'f g'/0") == .fun(.export(module: "M", function: "f g", arity: 0)))
         // The printer's form for other nodes reads back.

@@ -8,7 +8,7 @@ enum SwiftSide {
     static let hi: Term = .tuple("hi", 123)
 
     /// Runs `body` as a process of `node` and returns its result.
-    static func inProcess<T: Sendable>(_ node: Node, _ body: @escaping @Sendable (ErlangNode.Process) async throws -> T)
+    static func inProcess<T: Sendable>(_ node: Node, _ body: @escaping @Sendable (ErlangNode.ErlangProcess) async throws -> T)
         async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             node.spawn { p in

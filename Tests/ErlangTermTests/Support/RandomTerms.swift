@@ -72,7 +72,7 @@ struct RandomTerms {
             let n = int(1...5)
             return Term.bits(bytes(n), bitCount: int(1...(n * 8)))!
         case 7: return .pid(Pid(node: node(), id: UInt32.random(in: .min ... .max, using: &rng), serial: UInt32(int(0...3)), creation: UInt32.random(in: .min ... .max, using: &rng)))
-        case 8: return .port(Port(node: node(), id: chance(2) ? UInt64(int(0...1000)) : UInt64.random(in: .min ... .max, using: &rng), creation: UInt32(int(0...5))))
+        case 8: return .port(ErlangPort(node: node(), id: chance(2) ? UInt64(int(0...1000)) : UInt64.random(in: .min ... .max, using: &rng), creation: UInt32(int(0...5))))
         case 9: return .reference(Reference(node: node(), creation: UInt32(int(0...5)), ids: (0..<int(1...5)).map { _ in UInt32.random(in: .min ... .max, using: &rng) }))
         case 10: return .nil
         case 11: return .charlist(String(repeating: "a", count: int(1...30)))

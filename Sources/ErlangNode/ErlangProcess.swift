@@ -2,7 +2,7 @@ public import ErlangTerm
 import Synchronization
 
 /// What a running process can do: its pid, its mailbox, and Erlang's process BIFs.
-public struct Process: Sendable {
+public struct ErlangProcess: Sendable {
     /// The node the process runs on.
     public let node: Node
     let handle: ProcessHandle
@@ -96,7 +96,7 @@ public struct Process: Sendable {
     /// next message, then runs `body`. Costs only the mailbox and signal state while waiting, so it suits processes
     /// that mostly wait. Call it as the last thing the process's code does (`try p.hibernate { p in ... }`); do not
     /// catch the error it throws.
-    public func hibernate(_ body: @escaping @Sendable (Process) async throws -> Void) throws -> Never {
+    public func hibernate(_ body: @escaping @Sendable (ErlangProcess) async throws -> Void) throws -> Never {
         throw Hibernation(body: body)
     }
 
@@ -104,7 +104,7 @@ public struct Process: Sendable {
     public func makeReference() -> Reference { node.makeReference() }
 }
 
-/// Thrown by ``Process/hibernate(_:)`` to unwind the process's task.
+/// Thrown by ``ErlangProcess/hibernate(_:)`` to unwind the process's task.
 struct Hibernation: Error {
     let body: Mailbox.HibernatedBody
 }

@@ -19,12 +19,15 @@
 %%   quit
 -module(dist_bench).
 -export([serve/0, driver/0, procs/1, idle/0]).
+-behaviour(gen_server).
+-export([init/1, handle_call/3, handle_cast/2]).
 
 %% ---------------------------------------------------------------- receiver
 
 serve() ->
     register(sink, spawn(fun sink/0)),
     register(server, spawn(fun server/0)),
+    {ok, _} = gen_server:start({local, counter}, ?MODULE, 0, []),
     io:format("READY~n"),
     %% Halt when the runner goes away (stdin closes), so that no receiver outlives it.
     _ = io:get_line(''),
@@ -45,6 +48,12 @@ server() ->
         _ -> ok
     end,
     server().
+
+%% `counter`, the gen_server of the gen_server-call figure: `incr` answers the new value.
+init(N) -> {ok, N}.
+handle_call(incr, _From, N) -> {reply, N + 1, N + 1};
+handle_call(_, _From, N) -> {reply, N, N}.
+handle_cast(_, N) -> {noreply, N}.
 
 %% ---------------------------------------------------------------- driver
 
@@ -93,6 +102,11 @@ run({pingpong, Node, N, Timeout}) ->
             P99 = element(min(Len, max(1, ceil(Len * 0.99))), S),
             [P50 / 1000, P99 / 1000, lists:sum(Ts) / Len / 1000]
     end;
+run({gencall, Node, N, Timeout}) ->
+    true = net_kernel:connect_node(Node),
+    T0 = now_us(),
+    [gen_server:call({counter, Node}, incr, Timeout) || _ <- lists:seq(1, N)],
+    [now_us() - T0];
 run({connect, Node, K, Timeout}) ->
     Deadline = now_us() + Timeout * 1000,
     Ts = [connect_once(Node, Deadline) || _ <- lists:seq(1, K)],

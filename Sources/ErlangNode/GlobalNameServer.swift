@@ -68,6 +68,8 @@ extension Node {
                         reply = nil  // as global does: an unknown call gets no reply
                     }
                     if let reply { caller.reply(reply) }
+                case .system:
+                    break  // not a sys-protocol process: the caller's sys call times out, as it would for a plain process
                 case .info(let info):
                     if let down = info.tagged("DOWN"), down.count == 4, case .reference(let reference) = down[0] {
                         locks.holderDown(reference)

@@ -1,13 +1,19 @@
 import ErlangNode
 import ErlangTerm
 
-/// The services of the demo node (CONTRACT.md §9 and §13): `server`, `sink`, `counter` and the module `s`.
+/// The services of the demo node (CONTRACT.md §9, §13 and §17.2): `server`, `sink`, `counter` under the
+/// supervisor `demo_sup`, and the module `s`.
 enum DemoServices {
-    /// Starts and registers `server`, `sink` and `counter`, and registers the functions of module `s`.
-    static func install(on node: Node) throws {
+    /// Starts and registers `server`, `sink`, `demo_sup` with its child `counter`, and registers the functions of
+    /// module `s`.
+    static func install(on node: Node) async throws {
         try node.register("server", node.spawn { p in try await serverLoop(p) })
         try node.register("sink", node.spawn { p in await sink(p) })
-        try node.register("counter", node.spawn { p in await counter(p) })
+        // §17.2: one_for_one, permanent, at least 5 restarts in 10 s; a killed counter comes back at 0.
+        let supervisor = Supervisor(strategy: .oneForOne, intensity: 10, period: .seconds(10), children: [
+            .genServer(Counter(), id: "counter", name: "counter", restart: .permanent),
+        ])
+        try await node.startSupervisor(supervisor, name: "demo_sup")
 
         node.register(module: "s", function: "send_node", arity: 1) { p, args in
             if let to = args[0].pidValue { p.send(.atom(p.node.name), to: to) }
@@ -75,26 +81,33 @@ enum DemoServices {
         }
     }
 
-    /// A gen_server: calls `incr` and `get`, cast `reset`; other calls get `{error, unknown_call}`.
-    static func counter(_ p: ErlangProcess) async {
-        var value: Int64 = 0
-        while let message = await p.receive() {
-            if let call = message.tagged("$gen_call"), call.count == 2, case .tuple(let from) = call[0], from.count == 2,
-               let caller = from[0].pidValue {
-                let reply: Term
-                switch call[1] {
-                case "incr":
-                    value += 1
-                    reply = .integer(value)
-                case "get":
-                    reply = .integer(value)
-                default:
-                    reply = .tuple("error", "unknown_call")
-                }
-                p.send(.tuple(from[1], reply), to: caller)
-            } else if let cast = message.tagged("$gen_cast"), cast == ["reset"] {
-                value = 0
+    /// The `counter` gen_server (§9.4): calls `incr` (the new value) and `get`, cast `reset` (to 0); other calls
+    /// get `{error, unknown_call}`. `sys:get_state` sees the integer.
+    struct Counter: GenServer {
+        var module: Atom { "counter" }
+
+        func initialize(_ context: GenServerContext) async throws -> GenServerInit<Int64> { .ok(0) }
+
+        func handleCall(_ request: Term, from caller: GenServerCaller, state: inout Int64,
+                        context: GenServerContext) async throws -> GenServerCallResult {
+            switch request {
+            case "incr":
+                state += 1
+                return .reply(.integer(state))
+            case "get":
+                return .reply(.integer(state))
+            default:
+                return .reply(.tuple("error", "unknown_call"))
             }
+        }
+
+        func handleCast(_ request: Term, state: inout Int64, context: GenServerContext) async throws -> GenServerResult {
+            if request == "reset" { state = 0 }
+            return .noreply
+        }
+
+        func handleInfo(_ message: Term, state: inout Int64, context: GenServerContext) async throws -> GenServerResult {
+            .noreply  // stray messages (late replies, anything a peer sends) are dropped, as before
         }
     }
 }

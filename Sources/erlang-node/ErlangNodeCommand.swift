@@ -206,7 +206,7 @@ struct Start: AsyncParsableCommand {
         let config = try options.configuration()
         let logger = options.logger("erlang-node")
         let service = NodeService(configuration: config, logger: logger) { node in
-            try DemoServices.install(on: node)
+            try await DemoServices.install(on: node)
         }
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -414,6 +414,19 @@ struct NodeContractTests {
         }
     }
 
+    // MARK: §17.2 counter under demo_sup
+
+    @Test("§17.2 counter as a gen_server under demo_sup: sys, which_children, count_children, restart after kill",
+          .enabled(if: Tools.otp25Enabled), arguments: Tools.releases)
+    func supervisedCounter(release: String) async throws {
+        try await World.run(release, "supcounter") { w in
+            let t = w.nodeName("target")
+            try await w.startTarget("target")
+            let erl = try await w.erl("suite", cases: ["supervised_counter"], opts: ["target": ErlangSyntax.atom(t)])
+            await w.expectResults(erl, timeout: .seconds(90), expectAtLeast: 7)
+        }
+    }
+
     // MARK: §10 cookies
 
     @Test("§10 wrong cookie refused repeatedly, then right cookie and set_cookie accepted",

@@ -5,18 +5,22 @@ import Foundation
 import Testing
 
 private struct Counter: GenServer {
-    func handleCall(_ request: Term, from caller: GenServerCaller, state: inout Int64) async throws -> Term? {
+    func initialize(_ context: GenServerContext) async throws -> GenServerInit<Int64> { .ok(0) }
+
+    func handleCall(_ request: Term, from caller: GenServerCaller, state: inout Int64,
+                    context: GenServerContext) async throws -> GenServerCallResult {
         switch request {
         case "incr":
             state += 1
-            return .integer(state)
-        case "get": return .integer(state)
-        default: return .tuple("error", "unknown_call")
+            return .reply(.integer(state))
+        case "get": return .reply(.integer(state))
+        default: return .reply(.tuple("error", "unknown_call"))
         }
     }
 
-    func handleCast(_ request: Term, state: inout Int64) async throws {
+    func handleCast(_ request: Term, state: inout Int64, context: GenServerContext) async throws -> GenServerResult {
         if request == "reset" { state = 0 }
+        return .noreply
     }
 }
 
@@ -69,7 +73,7 @@ private struct Counter: GenServer {
     @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func genServerBothWays() async throws {
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("gs")) { node in
-                try node.startServer(Counter(), state: 0, name: "counter")
+                try await node.startGenServer(Counter(), name: "counter")
             }
             let erlName = TestEnvironment.uniqueName("e")
             let erl = try world.erl(erlName, script: """

@@ -13,7 +13,10 @@ import Testing
             RegistrationError.self, TermMap.self, TermEncoder.self, TermDecoder.self, TermParser.self,
             BigInteger.self, BitBinary.self, LocalFun.self, ProcessExit.self, NodeService.self, TCPTransport.self,
             TLSTransport.self, TLSDistributionConfiguration.self, GenServerCaller.self, ErlangError.self,
-            ErlangThrow.self, NodeStartError.self, ExternalTermFormat.self,
+            ErlangThrow.self, NodeStartError.self, ExternalTermFormat.self, GenServerContext.self, GenServerNext.self,
+            GenServerInit<Int>.self, GenServerCallResult.self, GenServerResult.self, GenServerStartError.self,
+            GenServerStateError.self, Supervisor.self, Supervisor.Strategy.self, SupervisorChild.self, SupervisorError.self,
+            ChildSpec.self, ChildSpec.Restart.self, ChildSpec.Shutdown.self, ChildSpec.Kind.self,
         ]
         // Foundation's own `Process` stays usable next to ours.
         #expect(ObjectIdentifier(Foundation.Process.self) != ObjectIdentifier(ErlangProcess.self))

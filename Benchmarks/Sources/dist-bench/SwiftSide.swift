@@ -64,6 +64,28 @@ enum SwiftSide {
         return [p50, p99, samples.reduce(0, +) / Double(samples.count)]
     }
 
+    /// N sequential gen_server calls `incr` to `{counter, peer}` from one process, as `gen_server:call/3` makes them
+    /// (monitor the name, `{'$gen_call', {Self, Ref}, incr}`, wait for `{Ref, Reply}` or the `DOWN`, demonitor):
+    /// µs for all of them.
+    static func genCalls(_ node: Node, to peer: Atom, count n: Int, timeout: Duration) async throws -> Double {
+        guard await node.connect(peer) else { throw BenchError.failed("Swift driver cannot connect to \(peer)") }
+        return try await inProcess(node) { p in
+            let deadline = ContinuousClock.now + timeout
+            let start = ContinuousClock.now
+            for _ in 0..<n {
+                let ref = p.monitor(.name("counter", node: peer))
+                p.send(.tuple("$gen_call", .tuple(.pid(p.pid), .reference(ref)), "incr"), to: "counter", on: peer)
+                let reply = await p.receive(timeout: deadline - ContinuousClock.now) { m in
+                    guard case .tuple(let e) = m, e.first == .reference(ref) || (e.count == 5 && e[1] == .reference(ref)) else { return false }
+                    return true
+                }
+                p.demonitor(ref)
+                guard let reply, reply.tupleElements?.count == 2 else { throw BenchError.timeout("Swift gen_server calls to \(peer)") }
+            }
+            return micros(ContinuousClock.now - start)
+        }
+    }
+
     /// K fresh connects (disconnect, wait until gone, connect): median µs.
     static func connect(_ node: Node, to peer: Atom, times k: Int, timeout: Duration) async throws -> Double {
         let deadline = ContinuousClock.now + timeout

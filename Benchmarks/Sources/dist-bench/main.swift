@@ -339,6 +339,28 @@ if wanted("pingpong") {
     }
 }
 
+// MARK: (2b) gen_server calls
+
+if wanted("gencall") {
+    // Sequential gen_server:call(Counter, incr) from one process: OTP's `counter` in dist_bench.erl, Swift's the
+    // demo node's `counter` (a GenServer under demo_sup); the Swift caller speaks the gen call protocol itself.
+    results.define("gencall", "2b. gen_server calls to `counter`", "\(sizes.roundTrips) sequential calls", "calls/s",
+                   lowerIsBetter: false)
+    say("gen_server calls")
+    await eachPairing(["gencall"]) { pairing in
+        let peer = receiverName(pairing)
+        let micros: Double
+        if senderIsOTP(pairing) {
+            let w = try await otpDriver.command("{gencall, '\(peer)', \(sizes.roundTrips), \(erlTimeout())}.",
+                                                timeout: sizes.timeout + .seconds(5))
+            micros = Double(w.first ?? "") ?? .nan
+        } else {
+            micros = try await SwiftSide.genCalls(swiftDriver, to: peer, count: sizes.roundTrips, timeout: sizes.timeout)
+        }
+        return [Double(sizes.roundTrips) / (micros / 1e6)]
+    }
+}
+
 // MARK: (3) bulk
 
 if wanted("bulk") {
@@ -536,6 +558,8 @@ let runSeconds = elapsedSeconds()
     out += "- OTP->Swift and Swift->OTP >= 1.0x OTP->OTP: \(verdict(mixedOK)) (1 sender: \(fx(mixed[0])) / \(fx(mixed[1])); 4 senders: \(fx(mixed[2])) / \(fx(mixed[3]))).\n"
     let pp = ratio("pp50", "Swift->Swift", "OTP->OTP")
     out += "- Ping-pong p50 <= 0.8x OTP: \(verdict(pp.map { $0 <= 0.8 })) (Swift->Swift p50 \(fx(pp)) of OTP->OTP).\n"
+    let gc = ratio("gencall", "Swift->Swift", "OTP->OTP")
+    out += "- gen_server calls/s, Swift->Swift (GenServer) vs OTP->OTP (gen_server:call): \(fx(gc)) (OTP->Swift \(fx(ratio("gencall", "OTP->Swift", "OTP->OTP"))), Swift->OTP \(fx(ratio("gencall", "Swift->OTP", "OTP->OTP")))).\n"
     if let big = sizes.bulk.last {
         let id = "bulk\(big.size)"
         let s = ratio(id, "Swift->Swift", "raw TCP"), o = ratio(id, "OTP->OTP", "raw TCP")

@@ -621,6 +621,58 @@ counter(#{target := T}) ->
     should("counter/unknown_call_gets_reply", fun() -> gen_server:call(C, what_is_this, 5000), ok end),
     check("counter/no_monitor_leak_down", fun() -> recv_nothing(300, stray) end).
 
+%% §17.2 counter as a full gen_server under demo_sup.
+supervised_counter(#{target := T}) ->
+    C = {counter, T}, S = {demo_sup, T},
+    check("sup_counter/ping", fun() -> wait_pong(T) end),
+    check("sup_counter/sys_get_state_integer", fun() ->
+        gen_server:cast(C, reset), eq(0, gen_server:call(C, get, 5000)),
+        eq(1, gen_server:call(C, incr, 5000)), eq(1, sys:get_state(C)), eq(1, sys:get_state(C, 5000)) end),
+    check("sup_counter/sys_get_status", fun() ->
+        P = rpc:call(T, erlang, whereis, [counter], 5000),
+        case sys:get_status(C) of
+            {status, P, {module, gen_server}, [PDict, running, Parent, _Debug, Misc]} when is_list(PDict), is_pid(Parent), is_list(Misc) ->
+                eq(Parent, rpc:call(T, erlang, whereis, [demo_sup], 5000));
+            Other -> fail({status, Other})
+        end end),
+    check("sup_counter/which_children", fun() ->
+        P = rpc:call(T, erlang, whereis, [counter], 5000),
+        case supervisor:which_children(S) of
+            [{counter, P, worker, Mods}] when is_list(Mods) -> ok;
+            Other -> fail({which_children, Other, P})
+        end end),
+    check("sup_counter/count_children", fun() ->
+        eq([{specs, 1}, {active, 1}, {supervisors, 0}, {workers, 1}], supervisor:count_children(S)) end),
+    check("sup_counter/kill_comes_back_within_1s", fun() ->
+        eq(2, gen_server:call(C, incr, 5000)),
+        Old = rpc:call(T, erlang, whereis, [counter], 5000),
+        true = is_pid(Old),
+        T0 = now_ms(),
+        exit(Old, kill),
+        wait_until(fun() -> case rpc:call(T, erlang, whereis, [counter], 5000) of
+                                New when is_pid(New), New =/= Old -> true;
+                                Other -> Other
+                            end end, 1000, 20),
+        Ms = now_ms() - T0,
+        true_or_fail(Ms =< 1000, {slow_restart_ms, Ms}),
+        eq(0, gen_server:call(C, get, 5000)),
+        New = rpc:call(T, erlang, whereis, [counter], 5000),
+        case supervisor:which_children(S) of
+            [{counter, New, worker, _}] -> ok;
+            Other -> fail({which_children_after_restart, Other, New})
+        end end),
+    check("sup_counter/five_kills_survive", fun() ->
+        [begin
+             Old = rpc:call(T, erlang, whereis, [counter], 5000),
+             exit(Old, kill),
+             wait_until(fun() -> case rpc:call(T, erlang, whereis, [counter], 5000) of
+                                     New when is_pid(New), New =/= Old -> true;
+                                     Other -> Other
+                                 end end, 1000, 20)
+         end || _ <- lists:seq(1, 4)],
+        true_or_fail(is_pid(rpc:call(T, erlang, whereis, [demo_sup], 5000)), demo_sup_gone),
+        eq(1, gen_server:call(C, incr, 5000)) end).
+
 %% §9.5 rpc table. N3 is a third erl node not connected to T.
 rpc(#{target := T, third := N3, missing := Missing}) ->
     Me = node(),

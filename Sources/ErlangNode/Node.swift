@@ -10,7 +10,8 @@ import Synchronization
 public final class Node: Sendable {
     /// The node's full name, `name@host`.
     public let name: Atom
-    let logger: Logger
+    /// The node's logger (processes, servers and actors of the node log through it).
+    public let logger: Logger
     let processes = Mutex<[UInt32: ProcessHandle]>([:])
     let registry = Mutex<[Atom: Pid]>([:])
     private let pidCounter = Atomic<UInt32>(100)

@@ -37,6 +37,12 @@ extension ConnectError {
     static func classify(_ error: HandshakeError, peer: Atom, tls: Bool) -> ConnectError {
         let code: Code
         var step = Step.handshake
+        if error.step == .sendName, error.code == .connectionClosed || error.code == .connectionError {
+            // The handshake never started: the TCP connection was refused or failed (the handler goes with the
+            // channel before NIO's connect error reaches the attempt).
+            return ConnectError(.connectionRefused, peer: peer, step: .tcpConnect,
+                                detail: "the peer's distribution port refused the connection (or it failed)")
+        }
         switch error.code {
         case .setupTimeout:
             code = .timeout

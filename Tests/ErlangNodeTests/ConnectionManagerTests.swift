@@ -207,6 +207,28 @@ import Testing
         #expect(monitors == [watcher])
     }
 
+    @Test func waitersLearnWhyTheConnectionFailed() throws {
+        var m = Manager(ownName: "b@h")
+        // Our attempt's own reason.
+        let a = try #require(Self.attempt(m.connect("a@h", waiter: 1)))
+        #expect(m.connect("a@h", waiter: 2).isEmpty)
+        let cookie = ConnectError(.wrongCookie, peer: "a@h", step: .handshake)
+        #expect(Self.failures(m.attemptFailed("a@h", attempt: a, simultaneousLost: false, reason: cookie)) == [cookie, cookie])
+        // A lost simultaneous connect whose peer never comes: a timeout while waiting.
+        let c = try #require(Self.attempt(m.connect("c@h", waiter: 3)))
+        #expect(Self.waiters(m.attemptFailed("c@h", attempt: c, simultaneousLost: true, reason: Self.refused("c@h"))).isEmpty)
+        let grace = Self.failures(m.graceExpired("c@h", attempt: c))
+        #expect(grace.map(\.code) == [.timeout] && grace.first?.step == .waiting)
+        // disconnect_node while connecting, and shutdown.
+        _ = try #require(Self.attempt(m.connect("d@h", waiter: 4)))
+        #expect(Self.failures(m.disconnect("d@h").1).map(\.code) == [.connectionLost])
+        _ = try #require(Self.attempt(m.connect("e@h", waiter: 5)))
+        #expect(Self.failures(m.shutdown()).map(\.code) == [.shuttingDown])
+        #expect(Self.failures(m.connect("f@h", waiter: 6)).map(\.code) == [.shuttingDown])
+        var fresh = Manager(ownName: "b@h")
+        #expect(Self.failures(fresh.connect("b@h", waiter: 7)).map(\.code) == [.badName])
+    }
+
     // MARK: random interleavings
 
     /// Replays random orders of every event against two peers (one smaller and one greater than our name) and

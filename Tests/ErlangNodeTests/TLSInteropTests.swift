@@ -172,6 +172,12 @@ struct TLSInteropTests {
             let rogue = try world.erl(rogueName, script: Self.idle, extraArgs: Self.tlsArgs(try certs.rogue()))
             #expect(await rogue.waitForOutput(containing: "READY"))
             #expect(await !swift.ping(Atom("\(rogueName)@\(world.host)"), timeout: .seconds(10)))
+            do throws(ConnectError) {
+                try await swift.connect(Atom("\(rogueName)@\(world.host)"))
+                Issue.record("connected to a server with a rogue certificate")
+            } catch {
+                #expect(error.code == .tlsFailed && error.step == .tls, "\(error)")
+            }
         }
     }
 

@@ -5,7 +5,8 @@ extension ErlangProcess {
     /// monitors the server, sends `{'$gen_call', {Self, Ref}, Request}`, and waits in this mailbox (selectively:
     /// other messages stay queued, in order) for `{Ref, Reply}` or the monitor's `DOWN`.
     ///
-    /// - Throws: ``CallError``: `.timeout` (no reply in time; a late reply is dropped with the monitor), `.noproc`
+    /// - Throws: ``CallError``: `.timeout` (no reply in time; a reply racing the timeout is flushed, one that comes
+    ///   later arrives as an ordinary `{Ref, Reply}` message, as before OTP's alias-based calls), `.noproc`
     ///   (no such server), `.nodedown` (its node is unreachable, or the connection went down: `noconnection`),
     ///   `.exit` (the server exited first, with its reason).
     public func call(_ server: MonitorTarget, _ request: Term, timeout: Duration = .seconds(5)) async throws(CallError) -> Term {

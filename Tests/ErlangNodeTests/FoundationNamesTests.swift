@@ -13,7 +13,8 @@ import Testing
             RegistrationError.self, TermMap.self, TermEncoder.self, TermDecoder.self, TermParser.self,
             BigInteger.self, BitBinary.self, LocalFun.self, ProcessExit.self, NodeService.self, TCPTransport.self,
             TLSTransport.self, TLSDistributionConfiguration.self, GenServerCaller.self, ErlangError.self,
-            ErlangThrow.self, NodeStartError.self, ExternalTermFormat.self,
+            ErlangThrow.self, NodeStartError.self, ExternalTermFormat.self, ConnectError.self, RPCError.self,
+            SpawnError.self,
         ]
         // Foundation's own `Process` stays usable next to ours.
         #expect(ObjectIdentifier(Foundation.Process.self) != ObjectIdentifier(ErlangProcess.self))

@@ -117,7 +117,7 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
         throwing: Err.Type, returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == ActorID, Err: Error, Res: Codable {
         let method = Self.wireName(of: target)
-        let reply = try await call(actor.id, method: method, request: try invocation.request(method))
+        let reply = try await exchange(actor.id, method: method, target: target, invocation: invocation)
         do {
             return try decoder.decode(Res.self, from: reply)
         } catch {
@@ -132,10 +132,21 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
         on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type
     ) async throws where Act: DistributedActor, Act.ID == ActorID, Err: Error {
         let method = Self.wireName(of: target)
-        let reply = try await call(actor.id, method: method, request: try invocation.request(method))
+        let reply = try await exchange(actor.id, method: method, target: target, invocation: invocation)
         if let reason = reply.tagged("error"), reason.count == 1 {
             throw ErlangActorError.remote(actor: actor.id, method: method, reason: reason[0])
         }
+    }
+
+    /// A remote call's request and reply: `{Method, Args...}` first, as an Erlang server expects it; when a Swift
+    /// actor answers `{error, {undef, Method}}` (its interface does not list the method), once more as
+    /// `{'$erlang_actor_invoke', <<Identifier>>, [Args]}`, which a Swift actor runs by the method's identity, so
+    /// that Swift callers reach every distributed method. Nothing ran the first time, so the retry is safe.
+    private func exchange(_ id: ActorID, method: Atom, target: RemoteCallTarget, invocation: InvocationEncoder) async throws(ErlangActorError) -> Term {
+        let reply = try await call(id, method: method, request: try invocation.request(method))
+        guard reply == .tuple("error", .tuple("undef", .atom(method))) else { return reply }
+        let invoke: Term = .tuple(.atom(Self.invokeTag), .string(target.identifier), .list(invocation.arguments))
+        return try await call(id, method: method, request: invoke)
     }
 
     /// One `gen_server` call to the actor, with the errors named after the actor and the method.
@@ -145,7 +156,7 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
         } catch {
             switch error {
             case .timeout: throw .timeout(actor: id, method: method)
-            case .down(let reason): throw .down(actor: id, method: method, reason: reason)
+            default: throw .down(actor: id, method: method, reason: error.exitReason)
             }
         }
     }
@@ -172,6 +183,7 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
     static let readyTag: Atom = "$erlang_actor_ready"
     static let resignedTag: Atom = "$erlang_actor_resigned"
     static let stopTag: Atom = "$erlang_actor_stop"
+    static let invokeTag: Atom = "$erlang_actor_invoke"
 
     /// The process of an actor: waits for the actor, then serves it until stopped.
     private func run(_ p: ErlangProcess) async throws {
@@ -209,6 +221,12 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
 
     /// The reply to one request (`nil` for a cast), never throwing: failures become `{error, Reason}`.
     private func answer<A: DistributedActor>(_ actor: A, interface: ErlangInterface<A>?, request: Term, cast: Bool) async -> Term? {
+        if let invoke = request.tagged(Self.invokeTag), invoke.count == 2, let identifier = invoke[0].stringValue,
+           let arguments = invoke[1].listElements {
+            let reply = await invokeByIdentity(actor, identifier: identifier, arguments: arguments)
+            if let reason = reply.tagged("error"), reason.count == 1 { return failed(A.self, request, reason[0], cast: cast) }
+            return cast ? nil : reply
+        }
         let name: Atom
         let arguments: [Term]
         if let atom = request.atomValue {
@@ -235,6 +253,19 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
         } catch {
             return failed(A.self, request, .tuple("swift_error", .string(String(describing: error))), cast: cast)
         }
+    }
+
+    /// Runs a distributed method by its identity (the mangled name Swift's remote calls carry).
+    private func invokeByIdentity<A: DistributedActor>(_ actor: A, identifier: String, arguments: [Term]) async -> Term {
+        var invocation = ErlangInvocationDecoder(arguments: arguments, decoder: decoder)
+        let outcome = ReplyBox()
+        let handler = ErlangResultHandler(encoder: encoder) { outcome.value = $0 }
+        do {
+            try await executeDistributedTarget(on: actor, target: RemoteCallTarget(identifier), invocationDecoder: &invocation, handler: handler)
+        } catch {
+            return .tuple("error", .tuple("badarg", .string(String(describing: error))))
+        }
+        return outcome.value ?? .tuple("error", "no_result")
     }
 
     private func failed<A>(_ type: A.Type, _ request: Term, _ reason: Term, cast: Bool) -> Term? {
@@ -274,6 +305,11 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
             return (.tuple("error", .tuple("unknown_system_msg", request)), false)
         }
     }
+}
+
+/// The result a local invocation delivers (set once, read after `executeDistributedTarget` returns).
+final class ReplyBox: @unchecked Sendable {
+    var value: Term?
 }
 
 /// `{Pid, Tag}` of a `gen` call.

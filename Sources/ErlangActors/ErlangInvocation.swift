@@ -57,6 +57,7 @@ public struct ErlangResultHandler: DistributedTargetInvocationResultHandler {
     public func onReturn<Success: Codable>(value: Success) async throws { deliver(try encoder.encode(value)) }
     public func onReturnVoid() async throws { deliver(.atom("ok")) }
     public func onThrow<Err: Error>(error: Err) async throws {
+        if let failure = error as? ErlangActorFailure { return deliver(.tuple("error", failure.reason)) }
         deliver(.tuple("error", .tuple("swift_error", .string(String(describing: error)))))
     }
 }

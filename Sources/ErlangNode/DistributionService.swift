@@ -348,6 +348,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     /// A handshake completed, ours or the peer's: the manager decides whether it becomes the peer's connection.
     private func connectionUp(_ handshake: HandshakeResult, channel: any Channel, role: Manager.Role) {
         let peer = Atom(handshake.peerName)
+        logger.debug("connection up", metadata: ["peer": "\(handshake.peerName)", "peer_flags": "\(handshake.peerFlags.names.joined(separator: ","))"])
         let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let connection = Connection(id: id, result: handshake, channel: channel, netTickTime: configuration.netTickTime,
                                     busyLimit: configuration.distributionBufferBusyLimit,

@@ -24,9 +24,10 @@ public struct SystemRequest: Sendable, Hashable {
     }
 
     /// Answers `get_state` (or `replace_state`) with the state, shaped for the caller's release: OTP 25's `sys`
-    /// returns the reply as it is, later releases expect `{ok, State}` (and fail on anything else). The caller's
-    /// release is told by what its node advertised in the handshake (OTP 26 added `DFLAG_LOCAL_EXT`); a caller on
-    /// this node gets `{ok, State}`.
+    /// returns the reply as it is, OTP 28's expects `{ok, State}` (and fails on anything else). The caller's
+    /// release is told by what its node advertised in the handshake: OTP 28 is the first to send
+    /// `DFLAG_ALTACT_SIG` (seen on the wire; OTP 26 and 27, which send the same flags as OTP 25, are not told apart
+    /// and get the bare state). A caller on this node gets `{ok, State}`.
     public func replyState(_ state: Term, on node: Node) {
         reply(node.expectsWrappedSystemState(caller) ? .tuple("ok", state) : state, on: node)
     }
@@ -36,6 +37,6 @@ extension Node {
     /// Whether the `sys` of `caller`'s node wants `{ok, State}` for `get_state`/`replace_state`.
     func expectsWrappedSystemState(_ caller: Pid) -> Bool {
         guard caller.node != name, let connection = distribution?.connection(to: caller.node) else { return true }
-        return connection.peerFlags.contains(.localExt)
+        return connection.peerFlags.contains(.altactSig)
     }
 }

@@ -15,6 +15,7 @@ distributed actor Inventory: ErlangServable {
         $0.call("total") { (inventory: Inventory) in try await inventory.total() }
         $0.cast("restock") { (inventory: Inventory, sku: String, count: Int) in try await inventory.restock(sku: sku, count: count) }
         $0.call("fail") { (inventory: Inventory) in try await inventory.fail() }
+        $0.call("snapshot") { (inventory: Inventory) in try await inventory.snapshot() }
         $0.state { inventory in try await inventory.snapshot() }
     }
 
@@ -33,6 +34,9 @@ distributed actor Inventory: ErlangServable {
     distributed func fail() throws -> Int { throw ErlangActorFailure(.tuple("out_of", "luck")) }
 
     distributed func snapshot() -> [String: Int] { stock }
+
+    /// Not in the Erlang interface: Swift callers reach it anyway.
+    distributed func snapshotCount() -> Int { stock.count }
 }
 
 /// A distributed actor without an Erlang interface: reachable from Swift only.

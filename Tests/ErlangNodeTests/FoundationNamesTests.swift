@@ -14,7 +14,8 @@ import Testing
             BigInteger.self, BitBinary.self, LocalFun.self, ProcessExit.self, NodeService.self, TCPTransport.self,
             TLSTransport.self, TLSDistributionConfiguration.self, GenServerCaller.self, ErlangError.self,
             ErlangThrow.self, NodeStartError.self, ExternalTermFormat.self, ConnectError.self, RPCError.self,
-            SpawnError.self,
+            SpawnError.self, SystemRequest.self, (any TermTupleCodable).self, (any TermRecordCodable).self,
+            (any TermKeywordCodable).self, (any ElixirStruct).self, Term.ErrorReason.self, (any TermAtomRepresentable).self,
         ]
         // Foundation's own `Process` stays usable next to ours.
         #expect(ObjectIdentifier(Foundation.Process.self) != ObjectIdentifier(ErlangProcess.self))

@@ -290,12 +290,11 @@ private final class Derived: Base {
 
     @Test func garbageNeverCrashes() {
         var random = RandomTerms(seed: 0xC0DAB1E)
-        var decoded = 0
-        for _ in 0..<3_000 {
+        for _ in 0..<150 {
             let term = random.term(depth: 4)
             for strict in [false, true] {
                 let d = TermDecoder(strict: strict)
-                if (try? d.decode(Command.self, from: term)) != nil { decoded += 1 }
+                _ = try? d.decode(Command.self, from: term)
                 _ = try? d.decode(User.self, from: term)
                 _ = try? d.decode(Span.self, from: term)
                 _ = try? d.decode(Point.self, from: term)
@@ -329,6 +328,5 @@ private final class Derived: Base {
                 _ = try? d.decode(UInt64.self, from: term)
             }
         }
-        #expect(decoded >= 0)
     }
 }

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ErlangEPMD", targets: ["ErlangEPMD"]),
         .library(name: "ErlangDistribution", targets: ["ErlangDistribution"]),
         .library(name: "ErlangNode", targets: ["ErlangNode"]),
+        .library(name: "ErlangActors", targets: ["ErlangActors"]),
         .library(name: "ErlangNodeTestKit", targets: ["ErlangNodeTestKit"]),
         .executable(name: "swift-epmd", targets: ["swift-epmd"]),
         .executable(name: "erlang-node", targets: ["erlang-node"]),
@@ -76,6 +77,15 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ErlangActors",
+            dependencies: [
+                "ErlangTerm",
+                "ErlangNode",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -156,6 +166,16 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ErlangActorsTests",
+            dependencies: [
+                "ErlangNodeTestKit",
+                "ErlangActors",
+                "ErlangNode",
+                "ErlangTerm",
             ],
             swiftSettings: strictSettings
         ),

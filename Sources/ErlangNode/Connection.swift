@@ -35,6 +35,8 @@ final class Connection: Sendable {
     let peerCreation: UInt32
     let isHidden: Bool
     let flags: DistributionFlags
+    /// Everything the peer advertised (a hint of its OTP release), not only what both sides use.
+    let peerFlags: DistributionFlags
     let channel: any Channel
     let encoder: DistributionMessageEncoder
     let liveness: Mutex<ConnectionLiveness>
@@ -73,6 +75,7 @@ final class Connection: Sendable {
         self.peerCreation = result.peerCreation ?? 0
         self.isHidden = result.isHidden
         self.flags = result.negotiatedFlags
+        self.peerFlags = result.peerFlags
         self.channel = channel
         self.encoder = DistributionMessageEncoder(flags: result.negotiatedFlags)
         self.liveness = Mutex(ConnectionLiveness(netTickTime: netTickTime, now: .now))

@@ -34,6 +34,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         var waiters: [Waiter] = []
         var queued: Deque<Signal> = []
         var monitors: [Pid] = []
+        /// Why our last attempt failed: what the waiters learn if no other connection comes.
+        var lastFailure: ConnectError?
 
         var isAlive: Bool { attempt != nil || incoming != nil || awaitingPeer != nil }
     }
@@ -81,8 +83,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         case nodeDown(peer: Atom, monitors: [Pid], dropped: [Signal], wasUp: Bool)
         /// Hand these queued signals to the connection, in order, then report ``delivered(_:connection:)``.
         case deliver(peer: Atom, connection: UInt64, link: Link, signals: [Signal])
-        /// Answer these waiters.
-        case resume([Waiter], connected: Bool)
+        /// Answer these waiters: connected (`failure` nil), or not, and why.
+        case resume([Waiter], failure: ConnectError?)
     }
 
     /// How an outbound signal travels.
@@ -156,12 +158,17 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
     // MARK: events
 
     /// A process wants a connection (auto-connect, `connect_node`, ping). `waiter` is answered by a later
-    /// ``Action/resume(_:connected:)`` (or at once, in the returned actions).
+    /// ``Action/resume(_:failure:)`` (or at once, in the returned actions).
     mutating func connect(_ node: Atom, waiter: Waiter) -> [Action] {
-        guard !isShutDown, node != ownName else { return [.resume([waiter], connected: false)] }
+        guard !isShutDown else {
+            return [.resume([waiter], failure: ConnectError(.shuttingDown, peer: node, step: .nameCheck))]
+        }
+        guard node != ownName else {
+            return [.resume([waiter], failure: ConnectError(.badName, peer: node, step: .nameCheck, detail: "this node's own name"))]
+        }
         switch peers[node] {
         case .up:
-            return [.resume([waiter], connected: true)]
+            return [.resume([waiter], failure: nil)]
         case .pending(var pending):
             peers[node] = nil  // as in send(_:to:)
             pending.waiters.append(waiter)
@@ -216,11 +223,12 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         return []
     }
 
-    /// Our attempt failed. `simultaneousLost`: the peer answered `nok` (its own attempt to us wins), so wait for
-    /// it within the grace time instead of failing the waiters.
-    mutating func attemptFailed(_ node: Atom, attempt: UInt64, simultaneousLost: Bool) -> [Action] {
+    /// Our attempt failed, for `reason`. `simultaneousLost`: the peer answered `nok` (its own attempt to us wins),
+    /// so wait for it within the grace time instead of failing the waiters.
+    mutating func attemptFailed(_ node: Atom, attempt: UInt64, simultaneousLost: Bool, reason: ConnectError) -> [Action] {
         guard case .pending(var pending) = peers[node], pending.attempt?.id == attempt else { return [] }
         pending.attempt = nil
+        pending.lastFailure = reason
         if simultaneousLost && pending.incoming == nil {
             pending.awaitingPeer = attempt
             store(node, .pending(pending))
@@ -233,19 +241,23 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
     mutating func graceExpired(_ node: Atom, attempt: UInt64) -> [Action] {
         guard case .pending(var pending) = peers[node], pending.awaitingPeer == attempt else { return [] }
         pending.awaitingPeer = nil
+        pending.lastFailure = ConnectError(.timeout, peer: node, step: .waiting,
+                                           detail: "the peer won a simultaneous connect, but its own connection did not come")
         return settle(node, pending)
     }
 
-    /// A pending record whose attempts may all have ended: keep it, or fail it.
+    /// A pending record whose attempts may all have ended: keep it, or fail it (with the last reason known).
     private mutating func settle(_ node: Atom, _ pending: Pending) -> [Action] {
         if pending.isAlive {
             store(node, .pending(pending))
             return []
         }
         store(node, nil)
+        let failure = pending.lastFailure ?? ConnectError(.connectionLost, peer: node, step: .waiting,
+                                                          detail: "the connection being set up failed")
         return [
             .nodeDown(peer: node, monitors: pending.monitors, dropped: Array(pending.queued), wasUp: false),
-            .resume(pending.waiters, connected: false),
+            .resume(pending.waiters, failure: failure),
         ]
     }
 
@@ -307,8 +319,9 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         }
     }
 
-    /// An incoming handshake we accepted failed (or its channel closed before it completed).
-    mutating func incomingFailed(_ node: Atom, handshake: UInt64) -> [Action] {
+    /// An incoming handshake we accepted failed (or its channel closed before it completed); `reason` is what
+    /// waiters learn when no attempt of ours failed with a reason of its own.
+    mutating func incomingFailed(_ node: Atom, handshake: UInt64, reason: ConnectError? = nil) -> [Action] {
         if case .up(var up) = peers[node], let i = up.askedAlive.firstIndex(of: handshake) {
             up.askedAlive.remove(at: i)
             store(node, .up(up))
@@ -316,6 +329,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         }
         guard case .pending(var pending) = peers[node], pending.incoming == handshake else { return [] }
         pending.incoming = nil
+        if pending.lastFailure == nil { pending.lastFailure = reason }
         return settle(node, pending)
     }
 
@@ -354,7 +368,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
         known.insert(node)
         actions.append(.nodeUp(peer: node, connection: connection, link: link, hidden: hidden))
         if draining { actions.append(.deliver(peer: node, connection: connection, link: link, signals: queued)) }
-        actions.append(.resume(carried.waiters, connected: true))
+        actions.append(.resume(carried.waiters, failure: nil))
         return actions
     }
 
@@ -398,7 +412,8 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             var actions: [Action] = []
             if let channel = pending.attempt?.channel { actions.append(.close(channel)) }
             actions.append(.nodeDown(peer: node, monitors: pending.monitors, dropped: Array(pending.queued), wasUp: false))
-            actions.append(.resume(pending.waiters, connected: false))
+            actions.append(.resume(pending.waiters, failure: ConnectError(
+                .connectionLost, peer: node, step: .waiting, detail: "disconnected while the connection was being set up")))
             return (true, actions)
         }
     }
@@ -453,7 +468,7 @@ struct ConnectionManager<Channel, Link, Waiter, Signal> {
             case .pending(let pending):
                 if let channel = pending.attempt?.channel { actions.append(.close(channel)) }
                 actions.append(.nodeDown(peer: node, monitors: pending.monitors, dropped: Array(pending.queued), wasUp: false))
-                actions.append(.resume(pending.waiters, connected: false))
+                actions.append(.resume(pending.waiters, failure: ConnectError(.shuttingDown, peer: node, step: .waiting)))
             }
         }
         peers.removeAll()

@@ -20,7 +20,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     let group: any EventLoopGroup
     let cookies: Mutex<[Atom: String]>
 
-    typealias Manager = ConnectionManager<any Channel, Connection, CheckedContinuation<Bool, Never>, OutboundSignal>
+    typealias Manager = ConnectionManager<any Channel, Connection, CheckedContinuation<ConnectError?, Never>, OutboundSignal>
 
     private struct State {
         var manager: Manager
@@ -92,8 +92,8 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 }
                 signals = more
             }
-        case .resume(let waiters, let connected):
-            for waiter in waiters { waiter.resume(returning: connected) }
+        case .resume(let waiters, let failure):
+            for waiter in waiters { waiter.resume(returning: failure) }
         }
     }
 
@@ -162,8 +162,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             switch result {
             case .success(let handshake):
                 connectionUp(handshake, channel: channel, role: .acceptor(handshake: accepted?.handshake ?? 0))
-            case .failure:
-                if let accepted { event { $0.incomingFailed(accepted.peer, handshake: accepted.handshake) } }
+            case .failure(let error):
+                if let accepted {
+                    let reason = ConnectError.classify(error, peer: accepted.peer, step: .handshake, tls: isTLS)
+                    event { $0.incomingFailed(accepted.peer, handshake: accepted.handshake, reason: reason) }
+                }
             }
         }
     }
@@ -218,33 +221,55 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     // MARK: connecting
 
-    /// Connects to a node (or joins the attempt under way); `true` once a connection is up.
-    func connect(_ peer: Atom) async -> Bool {
-        guard peer != node.name, NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else { return false }
-        return await withCheckedContinuation { continuation in
+    /// Whether connections run over TLS (a failure before the first handshake message is then TLS's).
+    var isTLS: Bool { configuration.transport.handshakeLengthPrefix == .fourBytes }
+
+    /// Why `peer` cannot be connected to at all (its name), before any attempt; `nil` when it can be tried.
+    func nameProblem(_ peer: Atom) -> ConnectError? {
+        guard peer != node.name else {
+            return ConnectError(.badName, peer: peer, step: .nameCheck, detail: "this node's own name")
+        }
+        guard NodeConfiguration.alive(of: peer) != nil, NodeConfiguration.host(of: peer) != nil else {
+            return ConnectError(.badName, peer: peer, step: .nameCheck, detail: "a node name is alive@host")
+        }
+        guard configuration.acceptsNameKind(of: peer) else {
+            let ours = configuration.nameKind == .short ? "short names (-sname)" : "long names (-name)"
+            return ConnectError(.nameKindMismatch, peer: peer, step: .nameCheck,
+                                detail: "this node uses \(ours), the peer's name is of the other kind")
+        }
+        return nil
+    }
+
+    /// Connects to a node (or joins the attempt under way); returns once a connection is up, or throws why not.
+    func connect(_ peer: Atom) async throws(ConnectError) {
+        if let problem = nameProblem(peer) { throw problem }
+        let failure = await withCheckedContinuation { continuation in
             event { $0.connect(peer, waiter: continuation) }
         }
+        if let failure { throw failure }
     }
 
     private func attempt(_ peer: Atom, attempt: UInt64) async {
+        var step = ConnectError.Step.nameCheck
         do {
-            guard let aliveName = NodeConfiguration.alive(of: peer), let hostName = NodeConfiguration.host(of: peer),
-                  configuration.acceptsNameKind(of: peer) else {
-                throw NodeConnectError.badName(peer)
-            }
-            let alive = String(aliveName)
-            let address = try await Self.peerAddress(host: String(hostName), family: configuration.addressFamily)
+            if let problem = nameProblem(peer) { throw problem }
+            let alive = String(NodeConfiguration.alive(of: peer)!), hostName = String(NodeConfiguration.host(of: peer)!)
+            step = .resolve
+            let address = try await Self.peerAddress(host: hostName, family: configuration.addressFamily)
             let port: Int
             switch configuration.discovery {
             case .none(let fixed):
                 port = fixed
             case .epmd(let epmdPort, _):
+                step = .epmdLookup
                 let client = EPMDClient(host: address, port: epmdPort, timeout: .seconds(5))
                 guard let info = try await client.lookup(name: alive) else {
-                    throw NodeConnectError.notRegistered(peer)
+                    throw ConnectError(.notRegistered, peer: peer, step: .epmdLookup,
+                                       detail: "EPMD at \(address):\(epmdPort) has no node named \(alive)")
                 }
                 port = Int(info.port)
             }
+            step = .tcpConnect
             let configuration = handshakeConfiguration()
             let channel = try await self.configuration.transport.connect(
                 host: address, port: port, peerNode: peer.name, group: group, timeout: .seconds(5)
@@ -255,7 +280,8 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                     promise.futureResult.whenComplete { [self] result in
                         switch result {
                         case .success(let handshake): connectionUp(handshake, channel: channel, role: .initiator(attempt: attempt))
-                        case .failure(let error): attemptFailed(peer, attempt: attempt, error: error)
+                        case .failure(let error):
+                            attemptFailed(peer, attempt: attempt, error: error, step: .handshake)
                         }
                     }
                     return channel.eventLoop.makeCompletedFuture {
@@ -266,7 +292,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 }
             event { $0.attemptConnected(peer, attempt: attempt, channel: channel) }
         } catch {
-            attemptFailed(peer, attempt: attempt, error: error)
+            attemptFailed(peer, attempt: attempt, error: error, step: step)
         }
     }
 
@@ -306,12 +332,15 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         return host == own || host == own.split(separator: ".").first.map(String.init)
     }
 
-    private func attemptFailed(_ peer: Atom, attempt: UInt64, error: any Error) {
+    private func attemptFailed(_ peer: Atom, attempt: UInt64, error: any Error, step: ConnectError.Step) {
         // `nok`: a simultaneous connect lost by name order; the peer's own attempt will bring the connection.
         let lost = (error as? HandshakeError)?.status == "nok"
-        let actions = state.withLock { $0.manager.attemptFailed(peer, attempt: attempt, simultaneousLost: lost) }
+        let reason = ConnectError.classify(error, peer: peer, step: step, tls: isTLS)
+        let actions = state.withLock {
+            $0.manager.attemptFailed(peer, attempt: attempt, simultaneousLost: lost, reason: reason)
+        }
         if actions.contains(where: { if case .resume(let w, _) = $0 { return !w.isEmpty } else { return false } }) {
-            logger.notice("cannot connect to \(peer): \(error)")
+            logger.notice("\(reason)")
         }
         perform(actions)
     }
@@ -319,6 +348,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     /// A handshake completed, ours or the peer's: the manager decides whether it becomes the peer's connection.
     private func connectionUp(_ handshake: HandshakeResult, channel: any Channel, role: Manager.Role) {
         let peer = Atom(handshake.peerName)
+        logger.debug("connection up", metadata: ["peer": "\(handshake.peerName)", "peer_flags": "\(handshake.peerFlags.names.joined(separator: ","))"])
         let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let connection = Connection(id: id, result: handshake, channel: channel, netTickTime: configuration.netTickTime,
                                     busyLimit: configuration.distributionBufferBusyLimit,
@@ -374,7 +404,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             return
         }
         for case .atom(let other) in others where other != node.name && self.connection(to: other) == nil {
-            if await connect(other) {
+            if (try? await connect(other)) != nil {
                 logger.debug("meshed with \(other) through \(peer)")
             }
         }
@@ -429,11 +459,16 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     /// Delivers `{nodedown, Node}` to `pid` when the connection to `peer` goes down (`monitor_node/2`); connects
     /// if there is no connection, and reports nodedown if none can be made.
     func monitorNode(_ peer: Atom, watcher: Pid) {
-        guard peer != node.name, NodeConfiguration.host(of: peer) != nil, configuration.acceptsNameKind(of: peer) else {
+        guard nameProblem(peer) == nil else {
             node.send(.tuple("nodedown", .atom(peer)), to: watcher)
             return
         }
         event { $0.monitorNode(peer, watcher: watcher) }
+    }
+
+    /// `monitor_node(Node, false)`.
+    func demonitorNode(_ peer: Atom, watcher: Pid) {
+        state.withLock { $0.manager.demonitorNode(peer, watcher: watcher) }
     }
 
     // MARK: sending (RemoteRouter): one ordered path per peer
@@ -471,7 +506,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 return
             }
             guard state.withLock({ $0.manager.isPending(peer) }) else { return }
-            guard await connect(peer) else { return }
+            guard (try? await connect(peer)) != nil else { return }
         }
     }
 
@@ -569,15 +604,12 @@ public enum NodeStartError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// A host with no IPv6 address (classified as ``ConnectError/Code/hostUnresolved``).
 enum NodeConnectError: Error, CustomStringConvertible {
-    case notRegistered(Atom)
-    case badName(Atom)
     case noIPv6Address(String)
     var description: String {
         switch self {
         case .noIPv6Address(let host): return "host \(host) has no IPv6 address (the node runs inet6_tcp)"
-        case .notRegistered(let n): return "\(n) is not registered in EPMD"
-        case .badName(let n): return "\(n) is not a node name this node can reach (name@host of our name kind)"
         }
     }
 }

@@ -83,14 +83,39 @@ public struct ErlangProcess: Sendable {
 
     /// Starts `Module:Function(Arguments)` on another node (a BEAM node, or a function registered on a Swift
     /// node) with `spawn_request`, optionally linked to this process and/or monitored by it (the monitor's
-    /// reference is returned). `nil` when the node cannot be reached or refuses.
+    /// reference is returned), connecting first if needed.
+    ///
+    /// - Throws: ``SpawnError`` (`.nodedown` with the connection's reason, `.timeout`, `.refused` with the
+    ///   SPAWN_REPLY's error atom).
     public func spawn(
         on peer: Atom, module: Atom, function: Atom, arguments: [Term],
         link: Bool = false, monitor: Bool = false, timeout: Duration = .seconds(10)
-    ) async -> (pid: Pid, monitor: Reference?)? {
-        await node.spawnRequest(from: self, on: peer, module: module, function: function, arguments: arguments,
-                                link: link, monitor: monitor, timeout: timeout)
+    ) async throws(SpawnError) -> (pid: Pid, monitor: Reference?) {
+        try await node.spawnRequest(from: self, on: peer, module: module, function: function, arguments: arguments,
+                                    link: link, monitor: monitor, timeout: timeout)
     }
+
+    /// Starts a local process linked to this one, like `spawn_link/1`: the link is in place before `body` runs,
+    /// so even an immediate crash reaches this process.
+    @discardableResult
+    public func spawnLink(_ body: @escaping @Sendable (ErlangProcess) async throws -> Void) -> Pid {
+        node.spawn(link: pid, monitoredBy: nil, body).pid
+    }
+
+    /// Starts a local process monitored by this one, like `spawn_monitor/1`: the monitor is in place before `body`
+    /// runs, so its `DOWN` always arrives.
+    public func spawnMonitor(_ body: @escaping @Sendable (ErlangProcess) async throws -> Void) -> (pid: Pid, monitor: Reference) {
+        let started = node.spawn(link: nil, monitoredBy: pid, body)
+        return (started.pid, started.monitor!)
+    }
+
+    /// Like `erlang:monitor_node(Node, true)`: `{nodedown, Node}` arrives in this mailbox when the connection to
+    /// `peer` goes down, or at once if none can be made (a connection is attempted if there is none, as Erlang
+    /// does). Each call adds one monitor and gives one message.
+    public func monitorNode(_ peer: Atom) { node.monitorNode(peer, watcher: pid) }
+
+    /// Like `erlang:monitor_node(Node, false)`: removes one monitor that ``monitorNode(_:)`` made.
+    public func demonitorNode(_ peer: Atom) { node.demonitorNode(peer, watcher: pid) }
 
     /// Like `erlang:hibernate/3`: the process drops its task (and all its stack) and waits without one until its
     /// next message, then runs `body`. Costs only the mailbox and signal state while waiting, so it suits processes

@@ -64,12 +64,35 @@ extension Node {
     /// The distribution listen port (0 for a node that is not distributed).
     public var listenPort: Int { distribution?.listenPort.withLock { $0 } ?? 0 }
 
-    /// Like `net_adm:ping/1`: connects if needed and asks the peer's `net_kernel`; `true` for pong.
+    /// Like `net_adm:ping/1`: connects if needed and asks the peer's `net_kernel`; `true` for pong, `false` for
+    /// pang. A convenience for scripts and health checks: to learn *why* a peer cannot be reached, call
+    /// ``connect(_:)``, which throws the reason, or ``checkedPing(_:timeout:)``.
     public func ping(_ peer: Atom, timeout: Duration = .seconds(10)) async -> Bool {
-        if peer == name { return true }
-        guard let distribution, await distribution.connect(peer) else { return false }
-        let reply = try? await call(.name("net_kernel", node: peer), .tuple("is_auth", .atom(name)), timeout: timeout)
-        return reply == "yes"
+        (try? await checkedPing(peer, timeout: timeout)) != nil
+    }
+
+    /// `net_adm:ping/1` that says why on pang: connects (``connect(_:)``) and asks the peer's `net_kernel`
+    /// (`is_auth`); returns on pong.
+    ///
+    /// - Throws: ``ConnectError`` with the connection's reason, or with step ``ConnectError/Step/ping`` when the
+    ///   connection is up but `net_kernel` does not answer `yes` in time.
+    public func checkedPing(_ peer: Atom, timeout: Duration = .seconds(10)) async throws(ConnectError) {
+        if peer == name { return }
+        try await connect(peer)
+        let reply: Term
+        do {
+            reply = try await call(.name("net_kernel", node: peer), .tuple("is_auth", .atom(name)), timeout: timeout)
+        } catch {
+            switch error {
+            case .timeout:
+                throw ConnectError(.timeout, peer: peer, step: .ping, detail: "net_kernel did not answer within \(timeout)")
+            default:
+                throw ConnectError(.connectionLost, peer: peer, step: .ping, detail: "\(error)")
+            }
+        }
+        guard reply == "yes" else {
+            throw ConnectError(.notAllowed, peer: peer, step: .ping, detail: "net_kernel answered \(reply.erlangText(.tp))")
+        }
     }
 
     /// The node a pid belongs to, like `erlang:node/1`.
@@ -84,10 +107,20 @@ extension Node {
     /// Like `erlang:is_alive/0` (the same as ``isDistributed``).
     public var isAlive: Bool { isDistributed }
 
-    /// Like `net_kernel:connect_node/1`.
-    public func connect(_ peer: Atom) async -> Bool {
-        if peer == name { return true }
-        return await distribution?.connect(peer) ?? false
+    /// Like `net_kernel:connect_node/1`: returns once a connection to `peer` is up (at once when there is one, or
+    /// for this node's own name), or throws why none could be made.
+    ///
+    /// Every step is bounded (EPMD and TCP 5 s each, the handshake by ``NodeConfiguration/setupTime``), so this
+    /// always returns. Concurrent callers share one attempt and learn the same reason.
+    ///
+    /// - Throws: ``ConnectError``: not registered in EPMD, EPMD unreachable, connection refused, wrong cookie,
+    ///   refused by the peer (`not_allowed`), timeout, short/long name mismatch, TLS failure; with the step.
+    public func connect(_ peer: Atom) async throws(ConnectError) {
+        if peer == name { return }
+        guard let distribution else {
+            throw ConnectError(.notDistributed, peer: peer, step: .nameCheck, detail: "start the node with Node.start")
+        }
+        try await distribution.connect(peer)
     }
 
     /// Which connected nodes to list.
@@ -128,6 +161,9 @@ extension Node {
     public func monitorNode(_ peer: Atom, watcher: Pid) {
         if let distribution { distribution.monitorNode(peer, watcher: watcher) } else { send(.tuple("nodedown", .atom(peer)), to: watcher) }
     }
+
+    /// Like `erlang:monitor_node(Node, false)`: removes one monitor of `watcher` on `peer`.
+    public func demonitorNode(_ peer: Atom, watcher: Pid) { distribution?.demonitorNode(peer, watcher: watcher) }
 
     /// Closes every connection and the EPMD registration.
     public func shutdown() async { await distribution?.shutdown() }

@@ -38,8 +38,14 @@ extension Node {
     /// gives a process that exits with `{undef, [{M, F, A, []}]}`, as in Erlang.
     @discardableResult
     public func spawn(module: Atom, function: Atom, arguments: [Term], link: Pid? = nil) -> Pid {
+        spawn(module: module, function: function, arguments: arguments, link: link, monitoredBy: nil).pid
+    }
+
+    /// ``spawn(module:function:arguments:link:)``, also monitored by `watcher` before it runs.
+    func spawn(module: Atom, function: Atom, arguments: [Term], link: Pid?, monitoredBy watcher: Pid?)
+        -> (pid: Pid, monitor: Reference?) {
         let body = functions.lookup(module, function, arity: arguments.count)
-        return spawn(link: link) { p in
+        return spawn(link: link, monitoredBy: watcher) { p in
             guard let body else {
                 throw ProcessExit(.tuple("undef", .list([.tuple(.atom(module), .atom(function), .list(arguments), .nil)])))
             }

@@ -10,7 +10,8 @@ import Synchronization
 public final class Node: Sendable {
     /// The node's full name, `name@host`.
     public let name: Atom
-    let logger: Logger
+    /// The node's logger (processes, servers and actors of the node log through it).
+    public let logger: Logger
     let processes = Mutex<[UInt32: ProcessHandle]>([:])
     let registry = Mutex<[Atom: Pid]>([:])
     private let pidCounter = Atomic<UInt32>(100)
@@ -87,6 +88,17 @@ public final class Node: Sendable {
         return pid(of: handle)
     }
 
+    /// Starts a process linked to `link` and/or monitored by `watcher`, both in place before `body` runs (what
+    /// `spawn_link` and `spawn_monitor` promise); returns the monitor's reference.
+    func spawn(link: Pid?, monitoredBy watcher: Pid?, _ body: @escaping @Sendable (ErlangProcess) async throws -> Void)
+        -> (pid: Pid, monitor: Reference?) {
+        let handle = newProcess(link: link)
+        let pid = pid(of: handle)
+        let reference = watcher.map { monitor($0, target: .pid(pid)) }
+        run(handle, body)
+        return (pid, reference)
+    }
+
     private func newProcess(link: Pid?) -> ProcessHandle {
         let handle = ProcessHandle(id: pidCounter.add(1, ordering: .relaxed).newValue)
         processes.withLock { $0[handle.id] = handle }
@@ -141,9 +153,11 @@ public final class Node: Sendable {
 
     /// Registers a name for a local process, like `erlang:register/2`.
     public func register(_ name: Atom, _ pid: Pid) throws(RegistrationError) {
-        guard let handle = handle(of: pid), handle.isAlive else { throw .notAlive(pid) }
+        guard let handle = handle(of: pid), handle.isAlive else { throw .notAlive(pid, name: name) }
         try registry.withLock { (table: inout [Atom: Pid]) throws(RegistrationError) in
-            if let existing = table[name], existing.id != pid.id { throw RegistrationError.nameTaken(name) }
+            if let existing = table[name], existing.id != pid.id {
+                throw RegistrationError.nameTaken(name, by: Pid(node: self.name, id: existing.id, serial: 0, creation: creation))
+            }
             try handle.record.withLock { (r: inout ProcessHandle.Record) throws(RegistrationError) in
                 if let current = r.registeredName, current != name { throw RegistrationError.alreadyRegistered(pid, current) }
                 r.registeredName = name
@@ -198,11 +212,25 @@ public final class Node: Sendable {
     }
 }
 
-/// Why a name could not be registered.
-public enum RegistrationError: Error, Sendable, Hashable {
-    case nameTaken(Atom)
-    case notAlive(Pid)
+/// Why a name could not be registered (``Node/register(_:_:)``), as `erlang:register/2`'s `badarg` cases.
+public enum RegistrationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Another process (`by`) holds the name.
+    case nameTaken(Atom, by: Pid)
+    /// The process to be registered as `name` is not alive (or not local).
+    case notAlive(Pid, name: Atom)
+    /// The process is already registered, under the name given.
     case alreadyRegistered(Pid, Atom)
+
+    public var description: String {
+        switch self {
+        case .nameTaken(let name, let holder):
+            return "cannot register \(Term.atom(name).erlangText(.tp)): the name is taken by \(Term.pid(holder).erlangText(.tp))"
+        case .notAlive(let pid, let name):
+            return "cannot register \(Term.pid(pid).erlangText(.tp)) as \(Term.atom(name).erlangText(.tp)): no such local process is alive"
+        case .alreadyRegistered(let pid, let name):
+            return "cannot register \(Term.pid(pid).erlangText(.tp)): it is already registered as \(Term.atom(name).erlangText(.tp))"
+        }
+    }
 }
 
 /// Carries signals to processes on other nodes: implemented by the distribution connections.

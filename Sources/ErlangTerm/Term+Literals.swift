@@ -138,8 +138,10 @@ extension Term {
 }
 
 extension Term: CustomStringConvertible {
-    /// The term in Erlang syntax (close to what `io:format("~w")` prints). Deep terms are printed with an explicit
-    /// stack.
+    /// The term in Erlang syntax, which ``TermParser`` reads back (local funs excepted): as `io:format("~w")` prints
+    /// it, except that printable binaries print as text, `<<"sku-1">>` (UTF-8 text as `<<"Zoë"/utf8>>`), so a binary
+    /// and an atom never look alike. Lists print as lists (`[104,105]`, not `"hi"`); ``erlangText(_:)`` prints as
+    /// `~p` does. Deep terms are printed with an explicit stack.
     public var description: String {
         enum Work {
             case term(Term)
@@ -165,8 +167,8 @@ extension Term: CustomStringConvertible {
             switch term {
             case .integer(let v): out += String(v)
             case .bigInteger(let v): out += v.description
-            case .float(let d): out += "\(d)"
-            case .atom(let a): out += Term.quotedAtom(a)
+            case .float(let d): out += Term.erlangFloat(d)
+            case .atom(let a): out += Term.erlangAtom(a, encoding: .unicode)
             case .tuple(let e):
                 out += "{"
                 stack.append(.text("}"))
@@ -190,44 +192,22 @@ extension Term: CustomStringConvertible {
                     stack.append(.term(m.entries[i].key))
                     if i > 0 { stack.append(.text(",")) }
                 }
-            case .binary(let b): out += "<<" + b.map(String.init).joined(separator: ",") + ">>"
+            case .binary(let b): out += Term.erlangBinary(b, .descriptionText)
             case .bitBinary(let b): out += b.description
             case .pid(let p): out += p.description
             case .port(let p): out += p.description
-            case .reference(let r): out += r.description
-            case .fun(.export(let m, let f, let a)): out += "fun \(Term.quotedAtom(m)):\(Term.quotedAtom(f))/\(a)"
+            case .reference(let r):
+                // The node quoted when it must be (dotted names), so the text parses back; pids and ports need not.
+                out += "#Ref<\(Term.erlangAtom(r.node, encoding: .unicode))." + r.ids.reversed().map(String.init).joined(separator: ".") + ">"
+            case .fun(.export(let m, let f, let a)): out += "fun \(Term.erlangAtom(m, encoding: .unicode)):\(Term.erlangAtom(f, encoding: .unicode))/\(a)"
             case .fun(.local(let f)): out += "#Fun<\(f.module).\(f.index)>"
             }
         }
         return out
     }
+}
 
-    /// An atom as Erlang writes it: bare when it is a lowercase identifier, else in single quotes.
-    static func quotedAtom(_ atom: Atom) -> String {
-        let reserved: Set<String> = [
-            "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch",
-            "cond", "div", "end", "fun", "if", "let", "not", "of", "or", "orelse", "receive", "rem", "try",
-            "when", "xor", "maybe", "else",
-        ]
-        let name = atom.name
-        var bare = !name.isEmpty && !reserved.contains(name)
-        for (i, u) in name.unicodeScalars.enumerated() where bare {
-            let lower = (u >= "a" && u <= "z") || (u.value >= 0xDF && u.value <= 0xFF && u.value != 0xF7)
-            let other = (u >= "A" && u <= "Z") || (u >= "0" && u <= "9") || u == "_" || u == "@"
-                || (u.value >= 0xC0 && u.value <= 0xDE && u.value != 0xD7)
-            bare = i == 0 ? lower : (lower || other)
-        }
-        if bare { return name }
-        var out = "'"
-        for u in name.unicodeScalars {
-            switch u {
-            case "'": out += "\\'"
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "'"
-    }
+extension Term.TextOptions {
+    /// How ``Term/description`` prints binaries: UTF-8 text of any printable characters as text.
+    static let descriptionText = Term.TextOptions(encoding: .unicode, printableRange: .unicode)
 }

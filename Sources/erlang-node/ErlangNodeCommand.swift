@@ -215,7 +215,9 @@ struct Start: AsyncParsableCommand {
 }
 
 struct Ping: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Ping a node, like net_adm:ping/1: prints pong or pang.")
+    static let configuration = CommandConfiguration(
+        abstract: "Ping a node, like net_adm:ping/1: prints pong or pang (and why on stderr).",
+        discussion: "Exit codes: 0 pong; 1 pang; 2 bad arguments.")
 
     @Argument(help: "The node to ping, NAME@HOST.") var target: String
     @OptionGroup var options: NodeOptions
@@ -225,10 +227,17 @@ struct Ping: AsyncParsableCommand {
         var config = try options.configuration(defaultShortName: "ping\(getpid())")
         config.hidden = true
         let node = try await Node.start(config, logger: options.logger("erlang-node"))
-        let pong = await node.ping(Atom(target), timeout: .seconds(timeout))
-        print(pong ? "pong" : "pang")
-        await node.shutdown()
-        if !pong { throw ExitCode(1) }
+        do {
+            try await node.checkedPing(Atom(target), timeout: .seconds(timeout))
+            print("pong")
+            await node.shutdown()
+        } catch {
+            // pang on stdout, as net_adm:ping/1 answers; why on stderr.
+            print("pang")
+            FileHandle.standardError.write(Data("erlang-node: \(error)\n".utf8))
+            await node.shutdown()
+            throw ExitCode(1)
+        }
     }
 }
 

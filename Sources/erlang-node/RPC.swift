@@ -11,7 +11,7 @@ struct RPC: AsyncParsableCommand {
         discussion: """
             ARGS is an Erlang list in term syntax, such as '[1, <<"two">>, {three}]'; the target's own pids may be \
             written as it prints them, <0.85.0>. The result is printed as the Erlang shell prints it (~tp, one line).
-            Exit codes: 0 ok; 1 {badrpc, _} (printed); 2 bad arguments; 3 the node cannot be reached or the \
+            Exit codes: 0 ok; 1 {badrpc, _} (printed, and the reason on stderr); 2 bad arguments; 3 the node cannot be reached or the \
             cookie is wrong.
             """
     )
@@ -36,10 +36,17 @@ struct RPC: AsyncParsableCommand {
         if mentionsTarget(args, targetNode), let creation = await session.targetCreation() {
             args = try ClientSession.parse(arguments, what: "ARGS", target: targetNode, creation: creation)
         }
-        let result = await session.rpc(m, f, args.listElements ?? [])
-        print(result.erlangText(.init(encoding: .unicode, localNode: targetNode)))
-        await session.close()
-        if result.tagged("badrpc") != nil { throw ExitCode(ClientExit.remoteError) }
+        let text = Term.TextOptions(encoding: .unicode, localNode: targetNode)
+        do {
+            let result = try await session.rpc(m, f, args.listElements ?? [])
+            print(result.erlangText(text))
+            await session.close()
+        } catch {
+            // What rpc:call returns on stdout, as before; the reason in words on stderr.
+            print(error.term.erlangText(text))
+            await session.close()
+            throw ClientSession.fail("\(error)", ClientExit.remoteError)
+        }
     }
 }
 

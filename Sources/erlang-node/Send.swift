@@ -33,17 +33,26 @@ struct Send: AsyncParsableCommand {
             term = try ClientSession.parse(message, what: "TERM", target: targetNode, creation: creation)
         }
         // Refuse to drop the message silently, as `!` would for a name nobody holds.
-        let whereis = await session.rpc("erlang", "whereis", [.atom(registered)])
+        let whereis: Term
+        do {
+            whereis = try await session.rpc("erlang", "whereis", [.atom(registered)])
+        } catch {
+            await session.close()
+            throw ClientSession.fail("cannot look up \(registered) on \(target): \(error)", ClientExit.remoteError)
+        }
         guard case .pid = whereis else {
             await session.close()
-            let why = whereis == .undefined ? "no process is registered as \(Term.atom(registered).erlangText(.tp)) on \(target)"
-                : "cannot look up \(registered) on \(target): \(whereis.erlangText(.tp))"
-            throw ClientSession.fail(why, ClientExit.remoteError)
+            throw ClientSession.fail("no process is registered as \(Term.atom(registered).erlangText(.tp)) on \(target)",
+                                     ClientExit.remoteError)
         }
         session.node.send(term, to: registered, on: targetNode)
         // The message is ahead of the ping on the same connection, so the pong means it arrived.
-        let delivered = await session.node.ping(targetNode, timeout: .milliseconds(Int(options.timeout * 1000)))
-        await session.close()
-        guard delivered else { throw ClientSession.fail("\(target) went away before confirming delivery", ClientExit.unreachable) }
+        do {
+            try await session.node.checkedPing(targetNode, timeout: .milliseconds(Int(options.timeout * 1000)))
+            await session.close()
+        } catch {
+            await session.close()
+            throw ClientSession.fail("\(target) went away before confirming delivery: \(error)", ClientExit.unreachable)
+        }
     }
 }

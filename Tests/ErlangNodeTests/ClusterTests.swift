@@ -41,20 +41,21 @@ private struct Counter: GenServer {
                 }
                 try node.register("sleeper", node.spawn { p in _ = await p.receive() })
             }
-            #expect(await a.connect(b.name))
-            #expect(await b.connect(c.name))
+            try await a.connect(b.name)
+            try await b.connect(c.name)
             #expect(await eventually { Set(a.nodes()) == [b.name, c.name] }, "a meshes with c through b")
             #expect(await eventually { Set(c.nodes()) == [a.name, b.name] })
             // rpc between Swift nodes, results and errors.
-            #expect(await a.rpc(c.name, "calc", "add", [2, 3]) == 5)
-            let undef = await a.rpc(c.name, "calc", "nope", [])
-            #expect(undef?.tagged("badrpc") != nil)
+            #expect(try await a.rpc(c.name, "calc", "add", [2, 3]) == 5)
+            await #expect(throws: RPCError.exit(node: c.name, reason: .tuple("undef", .list([.tuple("calc", "nope", .nil, .nil)])))) {
+                try await a.rpc(c.name, "calc", "nope", [])
+            }
             // Remote spawn of a registered function.
-            let pid = await a.spawn(on: c.name, module: "calc", function: "add", arguments: [1, 1])
-            #expect(pid?.node == c.name)
+            let pid = try await a.spawn(on: c.name, module: "calc", function: "add", arguments: [1, 1])
+            #expect(pid.node == c.name)
             // A link and a monitor from a to a process on c fire with noconnection when c goes away.
             let probe = Mailbox()
-            let sleeper = try #require(await a.rpc(c.name, "erlang", "whereis", ["sleeper"])?.pidValue)
+            let sleeper = try #require(try await a.rpc(c.name, "erlang", "whereis", ["sleeper"]).pidValue)
             a.spawn { p in
                 p.trapExit(true)
                 p.link(sleeper)
@@ -96,7 +97,7 @@ private struct Counter: GenServer {
             let peerNode = Atom("\(other)@\(world.host)")
             let auth = try await swift.call(.name("net_kernel", node: peerNode), .tuple("is_auth", .atom(swift.name)))
             #expect(auth == "yes")
-            await #expect(throws: CallError.self) {
+            await #expect(throws: CallError.noproc(server: .name("no_such_server", node: peerNode))) {
                 try await swift.call(.name("no_such_server", node: peerNode), "hello", timeout: .seconds(3))
             }
         }
@@ -114,10 +115,13 @@ private struct Counter: GenServer {
             #expect(await !stranger.ping(guarded.name), "a node outside the allow-list is refused")
             let friend = try await world.swiftNode(friendName)
             #expect(await friend.ping(guarded.name))
-            #expect(await friend.rpc(guarded.name, "erlang", "node", []) == .atom(guarded.name))
-            let refused = await friend.rpc(guarded.name, "calc", "add", [1, 2])
-            #expect(refused == .tuple("badrpc", "notsup"))
-            #expect(await friend.spawn(on: guarded.name, module: "calc", function: "add", arguments: [1, 2]) == nil)
+            #expect(try await friend.rpc(guarded.name, "erlang", "node", []) == .atom(guarded.name))
+            await #expect(throws: RPCError.badrpc(node: guarded.name, reason: "notsup")) {
+                try await friend.rpc(guarded.name, "calc", "add", [1, 2])
+            }
+            await #expect(throws: SpawnError.refused(node: guarded.name, reason: "notsup")) {
+                try await friend.spawn(on: guarded.name, module: "calc", function: "add", arguments: [1, 2])
+            }
         }
     }
 }

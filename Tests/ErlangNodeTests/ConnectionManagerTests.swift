@@ -8,10 +8,21 @@ import Testing
 
     static func waiters(_ actions: [Manager.Action]) -> [(Int, Bool)] {
         actions.flatMap { action -> [(Int, Bool)] in
-            if case .resume(let w, let connected) = action { return w.map { ($0, connected) } }
+            if case .resume(let w, let failure) = action { return w.map { ($0, failure == nil) } }
             return []
         }
     }
+
+    /// The reasons the waiters of `actions` are given (none for connected waiters).
+    static func failures(_ actions: [Manager.Action]) -> [ConnectError] {
+        actions.flatMap { action -> [ConnectError] in
+            if case .resume(let w, let failure?) = action { return w.map { _ in failure } }
+            return []
+        }
+    }
+
+    /// A reason for a failed attempt, as the service classifies one.
+    static func refused(_ peer: Atom) -> ConnectError { ConnectError(.connectionRefused, peer: peer, step: .tcpConnect) }
 
     static func attempt(_ actions: [Manager.Action]) -> UInt64? {
         for case .startAttempt(_, let attempt) in actions { return attempt }
@@ -80,7 +91,7 @@ import Testing
         let (decision, closes) = m.incoming(from: "c@h", creation: 4)
         guard case .accept(let handshake, true) = decision else { Issue.record("expected ok_simultaneous"); return }
         guard case .close(11)? = closes.first else { Issue.record("our channel is closed"); return }
-        #expect(m.attemptFailed("c@h", attempt: toC, simultaneousLost: false).isEmpty, "the abandoned attempt's failure changes nothing")
+        #expect(m.attemptFailed("c@h", attempt: toC, simultaneousLost: false, reason: Self.refused("c@h")).isEmpty, "the abandoned attempt's failure changes nothing")
         let up = m.handshakeDone("c@h", role: .acceptor(handshake: handshake), connection: 2, link: 20, channel: 12, hidden: false, creation: 4)
         #expect(Self.waiters(up).map(\.0) == [1])
 
@@ -93,7 +104,7 @@ import Testing
 
         // Our attempt to d@h loses (the peer answers nok): the waiters wait for d's own attempt within the grace.
         let toD = try #require(Self.attempt(m.connect("d@h", waiter: 3)))
-        let grace = m.attemptFailed("d@h", attempt: toD, simultaneousLost: true)
+        let grace = m.attemptFailed("d@h", attempt: toD, simultaneousLost: true, reason: Self.refused("d@h"))
         guard case .startGraceTimer("d@h", toD)? = grace.first else { Issue.record("expected a grace timer"); return }
         guard case .accept(let fromD, false) = m.incoming(from: "d@h", creation: 1).0 else { Issue.record("expected accept"); return }
         #expect(m.graceExpired("d@h", attempt: toD).isEmpty, "the grace timer of an answered wait does nothing")
@@ -103,7 +114,7 @@ import Testing
 
         // A lost race whose peer never comes: the waiters fail when the grace time is over.
         let toE = try #require(Self.attempt(m.connect("e@h", waiter: 4)))
-        _ = m.attemptFailed("e@h", attempt: toE, simultaneousLost: true)
+        _ = m.attemptFailed("e@h", attempt: toE, simultaneousLost: true, reason: Self.refused("e@h"))
         #expect(Self.waiters(m.graceExpired("e@h", attempt: toE)).map(\.1) == [false])
     }
 
@@ -114,10 +125,10 @@ import Testing
             _ = m.send(42, to: "a@h")
             var actions: [Manager.Action] = []
             switch failAt {
-            case 0: actions = m.attemptFailed("a@h", attempt: attempt, simultaneousLost: false)  // EPMD or TCP
+            case 0: actions = m.attemptFailed("a@h", attempt: attempt, simultaneousLost: false, reason: Self.refused("a@h"))  // EPMD or TCP
             case 1:
                 _ = m.attemptConnected("a@h", attempt: attempt, channel: 9)
-                actions = m.attemptFailed("a@h", attempt: attempt, simultaneousLost: false)  // handshake
+                actions = m.attemptFailed("a@h", attempt: attempt, simultaneousLost: false, reason: Self.refused("a@h"))  // handshake
             case 2:
                 let (_, d) = m.disconnect("a@h")  // disconnect while pending
                 actions = d
@@ -191,9 +202,31 @@ import Testing
         var m = Manager(ownName: "b@h")
         let watcher = Pid(node: "b@h", id: 9, serial: 0, creation: 1)
         let a = try #require(Self.attempt(m.monitorNode("a@h", watcher: watcher)))
-        let failed = m.attemptFailed("a@h", attempt: a, simultaneousLost: false)
+        let failed = m.attemptFailed("a@h", attempt: a, simultaneousLost: false, reason: Self.refused("a@h"))
         guard case .nodeDown("a@h", let monitors, _, false)? = failed.first else { Issue.record("nodedown"); return }
         #expect(monitors == [watcher])
+    }
+
+    @Test func waitersLearnWhyTheConnectionFailed() throws {
+        var m = Manager(ownName: "b@h")
+        // Our attempt's own reason.
+        let a = try #require(Self.attempt(m.connect("a@h", waiter: 1)))
+        #expect(m.connect("a@h", waiter: 2).isEmpty)
+        let cookie = ConnectError(.wrongCookie, peer: "a@h", step: .handshake)
+        #expect(Self.failures(m.attemptFailed("a@h", attempt: a, simultaneousLost: false, reason: cookie)) == [cookie, cookie])
+        // A lost simultaneous connect whose peer never comes: a timeout while waiting.
+        let c = try #require(Self.attempt(m.connect("c@h", waiter: 3)))
+        #expect(Self.waiters(m.attemptFailed("c@h", attempt: c, simultaneousLost: true, reason: Self.refused("c@h"))).isEmpty)
+        let grace = Self.failures(m.graceExpired("c@h", attempt: c))
+        #expect(grace.map(\.code) == [.timeout] && grace.first?.step == .waiting)
+        // disconnect_node while connecting, and shutdown.
+        _ = try #require(Self.attempt(m.connect("d@h", waiter: 4)))
+        #expect(Self.failures(m.disconnect("d@h").1).map(\.code) == [.connectionLost])
+        _ = try #require(Self.attempt(m.connect("e@h", waiter: 5)))
+        #expect(Self.failures(m.shutdown()).map(\.code) == [.shuttingDown])
+        #expect(Self.failures(m.connect("f@h", waiter: 6)).map(\.code) == [.shuttingDown])
+        var fresh = Manager(ownName: "b@h")
+        #expect(Self.failures(fresh.connect("b@h", waiter: 7)).map(\.code) == [.badName])
     }
 
     // MARK: random interleavings
@@ -278,7 +311,7 @@ private struct RandomWorld {
                 apply(m.attemptConnected(a.peer, attempt: a.id, channel: c))
             } else {
                 attempts.remove(at: i)
-                apply(m.attemptFailed(a.peer, attempt: a.id, simultaneousLost: Bool.random(using: &rng)))
+                apply(m.attemptFailed(a.peer, attempt: a.id, simultaneousLost: Bool.random(using: &rng), reason: ConnectionManagerTests.refused(a.peer)))
             }
         case 4:
             guard let i = attempts.indices.first(where: { attempts[$0].channel != nil }) else { return }

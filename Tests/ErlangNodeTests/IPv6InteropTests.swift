@@ -107,11 +107,11 @@ import Testing
             }
             #expect(got == (1...200).map { Term.tuple("echo_reply", .integer(Int64($0))) }, "got \(got.count) replies")
 
-            #expect(await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
-            #expect(await swift.rpc(peer, "erlang", "nodes", []) == .list([.atom(swift.name)]))
+            #expect(try await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
+            #expect(try await swift.rpc(peer, "erlang", "nodes", []) == .list([.atom(swift.name)]))
             let spawned = Mailbox()
             swift.spawn { p in
-                _ = await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "hello"])
+                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "hello"])
                 if let m = await p.receive(timeout: .seconds(5), where: { $0 == "hello" }) { _ = spawned.deliver(m) }
             }
             #expect(await spawned.receive(timeout: .seconds(10), matching: { _ in true }) == "hello")
@@ -143,7 +143,7 @@ import Testing
             }
             #expect(swift.nodes(.visible).contains(Atom(world.ipv6NodeName(otherAlive))))
             // The connection is the Swift node's own: B's runner answers a message sent from Swift.
-            #expect(await swift.rpc(Atom(world.ipv6NodeName(otherAlive)), "erlang", "node", []) == .atom(Atom(world.ipv6NodeName(otherAlive))))
+            #expect(try await swift.rpc(Atom(world.ipv6NodeName(otherAlive)), "erlang", "node", []) == .atom(Atom(world.ipv6NodeName(otherAlive))))
         }
     }
 
@@ -157,7 +157,7 @@ import Testing
             #expect(await erl.waitForOutput(containing: "READY"))
             let peer = Atom("\(alive)@127.0.0.1")
             #expect(await swift.ping(peer), "erl output: \(erl.output)")
-            #expect(await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
+            #expect(try await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
         }
     }
 
@@ -177,8 +177,8 @@ import Testing
                 if let m = await p.receive(timeout: .seconds(5)) { _ = reply.deliver(m) }
             }
             #expect(await reply.receive(timeout: .seconds(10), matching: { _ in true }) == .tuple("echo_reply", "over_ipv6"))
-            #expect(await a.rpc(b.name, "calc", "add", [.integer(40), .integer(2)]) == .integer(42))
-            #expect(await b.rpc(a.name, "erlang", "node", []) == .atom(a.name))
+            #expect(try await a.rpc(b.name, "calc", "add", [.integer(40), .integer(2)]) == .integer(42))
+            #expect(try await b.rpc(a.name, "erlang", "node", []) == .atom(a.name))
         }
     }
 

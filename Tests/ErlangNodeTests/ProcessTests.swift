@@ -102,7 +102,9 @@ import Synchronization
         let a = node.spawn { p in _ = await p.receive(timeout: .seconds(30)) }
         let b = node.spawn { p in _ = await p.receive(timeout: .seconds(30)) }
         try node.register("server", a)
-        #expect(throws: RegistrationError.nameTaken("server")) { try node.register("server", b) }
+        #expect(throws: RegistrationError.nameTaken("server", by: a)) { try node.register("server", b) }
+        #expect(RegistrationError.nameTaken("server", by: a).description.contains("server"))
+        #expect(RegistrationError.nameTaken("server", by: a).description.contains(".\(a.id).0>"))
         #expect(node.whereis("server") == a)
         node.exit(a, reason: "kill", from: b)
         #expect(node.whereis("server") == nil, "a dead process frees its name")

@@ -103,11 +103,11 @@ struct TLSInteropTests {
             #expect(await swift.ping(peer))
             swift.send(.tuple("hi", 42), to: "runner", on: peer)
             #expect(await erl.value(after: "GOT") == "{hi,42}")
-            #expect(await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
+            #expect(try await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
             let probe = Mailbox()
             let big = Term.binary([UInt8]((0..<(10 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
             swift.spawn { p in
-                _ = await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "spawned"])
+                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "spawned"])
                 if let m = await p.receive(timeout: .seconds(10), where: { $0 == "spawned" }) { probe.deliver(m) }
                 p.send(.tuple("echo", .pid(p.pid), big), to: "runner", on: peer)
                 if let m = await p.receive(timeout: .seconds(40), where: { $0.binaryValue != nil }) { probe.deliver(m) }
@@ -172,6 +172,12 @@ struct TLSInteropTests {
             let rogue = try world.erl(rogueName, script: Self.idle, extraArgs: Self.tlsArgs(try certs.rogue()))
             #expect(await rogue.waitForOutput(containing: "READY"))
             #expect(await !swift.ping(Atom("\(rogueName)@\(world.host)"), timeout: .seconds(10)))
+            do throws(ConnectError) {
+                try await swift.connect(Atom("\(rogueName)@\(world.host)"))
+                Issue.record("connected to a server with a rogue certificate")
+            } catch {
+                #expect(error.code == .tlsFailed && error.step == .tls, "\(error)")
+            }
         }
     }
 
@@ -304,7 +310,7 @@ struct TLSInteropTests {
             let erl = try world.erl(name, script: "io:format(\"PING ~p~n\", [net_adm:ping(\(erlAtom(swift.name)))]),\n" + Self.idle,
                                     extraArgs: Self.tlsArgs(file))
             #expect(await erl.value(after: "PING") == "pong", "\(erl.output)")
-            #expect(await swift.rpc(Atom("\(name)@\(world.host)"), "erlang", "node", []) == .atom(Atom("\(name)@\(world.host)")))
+            #expect(try await swift.rpc(Atom("\(name)@\(world.host)"), "erlang", "node", []) == .atom(Atom("\(name)@\(world.host)")))
             if version == "1.3" {
                 // The versions option is honoured: a TLS 1.2-only peer cannot reach a TLS 1.3-only node.
                 let old = try world.erl(TestEnvironment.uniqueName("old"),

@@ -33,7 +33,7 @@ private enum Shape: Codable, Equatable {
         #expect(term["age"] == 42)
         #expect(term["tags"] == [.string("a"), .string("b")])
         #expect(term["avatar"] == .binary([1, 2, 255]))
-        #expect(term["nickname"] == nil, "nil optionals are left out")
+        #expect(term["nickname"] == "nil", "nil fields are kept, as Elixir's nil")
         #expect(term["role"] == "admin", "payload-free enums are atoms")
         #expect(term["level"] == "high")
         #expect(term["score"] == 1.5)
@@ -74,8 +74,9 @@ private enum Shape: Codable, Equatable {
         #expect(dictTerm[.integer(1)] == .string("one"))
         #expect(try TermDecoder().decode([Int: String].self, from: dictTerm) == dict)
         #expect(try TermEncoder().encode([1, 2, 300]) == [1, 2, 300])
-        #expect(try TermEncoder().encode(Optional<Int>.none) == "undefined")
-        #expect(try TermEncoder(nilAtom: "nil").encode(Optional<Int>.none) == "nil")
+        #expect(try TermEncoder().encode(Optional<Int>.none) == "nil")
+        #expect(try TermEncoder(nilStrategy: .erlang).encode(Optional<Int>.none) == "undefined")
+        #expect(try TermEncoder(nilAtom: "none").encode(Optional<Int>.none) == "none")
     }
 
     @Test func mismatchesAreClearErrors() {

@@ -24,7 +24,7 @@ enum SwiftSide {
     /// `{count, N, self()}` to `{sink, peer}`, then N messages from `senders` processes; µs until `{done, N}`.
     static func send(_ node: Node, to peer: Atom, count n: Int, senders: Int, size: Int, timeout: Duration)
         async throws -> Double {
-        guard await node.connect(peer) else { throw BenchError.failed("Swift driver cannot connect to \(peer)") }
+        do { try await node.connect(peer) } catch { throw BenchError.failed("Swift driver: \(error)") }
         let message: Term = size == 0 ? hi : .binary([UInt8](repeating: 120, count: size))
         return try await inProcess(node) { p in
             let start = ContinuousClock.now
@@ -42,7 +42,7 @@ enum SwiftSide {
 
     /// N sequential `{{hi, 123}, self()}` round trips through `{server, peer}`: p50, p99, mean in µs.
     static func pingPong(_ node: Node, to peer: Atom, count n: Int, timeout: Duration) async throws -> [Double] {
-        guard await node.connect(peer) else { throw BenchError.failed("Swift driver cannot connect to \(peer)") }
+        do { try await node.connect(peer) } catch { throw BenchError.failed("Swift driver: \(error)") }
         var samples = try await inProcess(node) { p in
             var samples: [Double] = []
             samples.reserveCapacity(n)
@@ -98,7 +98,7 @@ enum SwiftSide {
             }
             try await Task.sleep(for: .milliseconds(5))
             let t0 = ContinuousClock.now
-            guard await node.connect(peer) else { throw BenchError.failed("Swift connect to \(peer) failed") }
+            do { try await node.connect(peer) } catch { throw BenchError.failed("Swift connect: \(error)") }
             samples.append(micros(ContinuousClock.now - t0))
             if ContinuousClock.now > deadline { throw BenchError.timeout("Swift connects to \(peer)") }
         }

@@ -60,6 +60,11 @@ extension DistributionService {
              .spawnRequestTT(let requestID, let from, _, let entry, let options, _):
             serveSpawnRequest(requestID: requestID, from: from, entry: entry, options: options, arguments: payload?.listElements ?? [], connection: connection)
         case .spawnReply(let requestID, let to, let flags, let result), .spawnReplyTT(let requestID, let to, let flags, let result, _):
+            // The link and monitor hold from the SPAWN_REPLY on, in connection order, not from when the requester
+            // reads the reply: an EXIT or DOWN of a child that ends at once comes right behind it.
+            if case .pid(let child) = result {
+                node.spawnReplied(to: to, child: child, reference: requestID, flags: flags)
+            }
             node.send(.tuple("$spawn_reply", .reference(requestID), .int(flags.rawValue), result.term), to: to)
         case .groupLeader, .nodeLink:
             break

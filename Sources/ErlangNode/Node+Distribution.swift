@@ -20,7 +20,11 @@ extension Node {
         setup: (@Sendable (Node) async throws -> Void)? = nil
     ) async throws -> Node {
         try configuration.validate()
-        let node = Node(name: configuration.name, creation: 1, logger: logger)
+        // The creation is fixed before the first process exists: pids and references made in `setup` (before the
+        // EPMD registration, which is the node's readiness) must stay this node's for its whole life. So it is the
+        // node's own, random in the range EPMD hands out (4...2^32-1); peers learn it from the handshake, which is
+        // the only place the protocol carries it. EPMD's assigned creation is logged and not used.
+        let node = Node(name: configuration.name, creation: UInt32.random(in: 4...UInt32.max), logger: logger)
         let service = DistributionService(node: node, configuration: configuration, logger: logger,
                                           group: configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
         node.router = service
@@ -48,10 +52,10 @@ extension Node {
                 } catch {
                     throw NodeStartError.registrationFailed("\(error)")
                 }
-                node.setCreation(registration.creation)
+                logger.debug("registered with EPMD", metadata: ["epmd_creation": "\(registration.creation)", "creation": "\(node.creation)"])
                 service.setRegistration(registration)
             case .none:
-                node.setCreation(UInt32.random(in: 4...UInt32.max))
+                break
             }
         } catch {
             await service.shutdown()

@@ -127,14 +127,19 @@ extension Node {
             let reason = result.atomValue ?? "badarg"
             throw reason == "noconnection" ? .nodedown(peer) : .refused(node: peer, reason: reason)
         }
+        // The link and monitor were set up when the reply arrived (``spawnReplied(to:child:reference:flags:)``).
         let flags = SpawnReplyFlags(rawValue: UInt64(reply[2]?.intValue ?? 0))
-        if flags.contains(.link) { _ = remoteLinked(local: p.pid, remote: pid) }
-        if flags.contains(.monitor) {
-            p.handle.withSignals { $0.startMonitoring(.pid(pid), reference: request) }
-            noteRemote(p.handle, node: pid.node)
-            return (pid, request)
+        return (pid, flags.contains(.monitor) ? request : nil)
+    }
+
+    /// A SPAWN_REPLY for `requester` arrived: the link and monitor it reports take effect now, before any signal
+    /// that follows it on the connection (a child that exits at once sends its EXIT or DOWN right behind it).
+    func spawnReplied(to requester: Pid, child: Pid, reference: Reference, flags: SpawnReplyFlags) {
+        if flags.contains(.link) { _ = remoteLinked(local: requester, remote: child) }
+        if flags.contains(.monitor), let handle = handle(of: requester) {
+            handle.withSignals { $0.startMonitoring(.pid(child), reference: reference) }
+            noteRemote(handle, node: child.node)
         }
-        return (pid, nil)
     }
 
     /// Asks another node to start `M:F(A)` (SPAWN_REQUEST) and returns the new pid, like `spawn(Node, M, F, A)`

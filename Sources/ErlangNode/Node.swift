@@ -16,7 +16,6 @@ public final class Node: Sendable {
     let registry = Mutex<[Atom: Pid]>([:])
     private let pidCounter = Atomic<UInt32>(100)
     private let referenceCounter = Atomic<UInt64>(1)
-    private let creationStorage: Atomic<UInt32>
     private let routerStorage = Mutex<(any RemoteRouter)?>(nil)
     let functions = FunctionTable()
     let spawnGates = Mutex<[UInt32: Reference]>([:])
@@ -25,19 +24,18 @@ public final class Node: Sendable {
     /// Which local processes have links or monitors involving each remote node, so nodedown visits only them.
     let remoteInterest = Mutex<[Atom: Set<UInt32>]>([:])
 
-    /// Creates a node runtime. `creation` is normally what EPMD assigned; it can be changed until processes exist.
+    /// Creates a node runtime. `creation` tells this incarnation of the node from earlier ones (it is part of every
+    /// pid and reference the node makes, and peers learn it in the handshake); ``start(_:logger:setup:)`` picks a
+    /// random one, as EPMD would.
     public init(name: Atom, creation: UInt32 = 1, logger: Logger = Logger(label: "erlang-node")) {
         self.name = name
-        self.creationStorage = Atomic(creation)
+        self.creation = creation
         self.logger = logger
     }
 
     /// The creation of this incarnation of the node; part of every pid and reference it makes.
-    public var creation: UInt32 {
-        get { creationStorage.load(ordering: .relaxed) }
-    }
+    public let creation: UInt32
 
-    func setCreation(_ value: UInt32) { creationStorage.store(value, ordering: .relaxed) }
 
     /// The router for signals to other nodes.
     var router: (any RemoteRouter)? {

@@ -87,7 +87,7 @@ public final class InteropWorld: Sendable {
         config.bindAddress = "127.0.0.1"
         configure?(&config)
         var logger = Logger(label: "test-\(alive)")
-        logger.logLevel = .warning
+        logger.logLevel = TestEnvironment.debugLogging ? .debug : .warning
         let node = try await Node.start(config, logger: logger, setup: setup)
         nodes.withLock { $0.append(node) }
         return node

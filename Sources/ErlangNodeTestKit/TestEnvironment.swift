@@ -16,6 +16,8 @@ public enum TestEnvironment {
 
     /// `true` when `CI=true`: every interop test is mandatory, and a missing tool is a failure, never a skip.
     public static let isCI: Bool = ProcessInfo.processInfo.environment["CI"] == "true"
+    /// `ERLANG_NODE_TEST_LOG=debug`: in-process test nodes log at debug level (to stderr) instead of warning.
+    public static let debugLogging: Bool = ProcessInfo.processInfo.environment["ERLANG_NODE_TEST_LOG"] == "debug"
 
     /// The path of an executable found on `PATH`, or `nil`.
     public static func which(_ name: String) -> String? {

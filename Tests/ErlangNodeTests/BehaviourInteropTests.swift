@@ -82,7 +82,7 @@ private struct Watcher: GenServer {
                 io:format("R_STATE2 ~p~n", [sys:get_state(I)]),
                 io:format("R_BADREPLACE ~p~n", [element(1, catch sys:replace_state(I, fun(_) -> not_an_integer end))]),
                 io:format("R_SUSPEND ~p~n", [sys:suspend(I)]),
-                io:format("R_SUSPENDED ~p~n", [catch gen_server:call(I, stock, 200)]),
+                io:format("R_WHILE_SUSPENDED ~w~n", [catch gen_server:call(I, stock, 200)]),
                 io:format("R_RESUME ~p~n", [sys:resume(I)]),
                 io:format("R_STOCK ~p~n", [gen_server:call(I, stock)]),
                 io:format("R_WHICH ~p~n", [case supervisor:which_children(Sup) of [{inventory, Old, worker, [inventory]}] -> ok; W -> W end]),
@@ -93,7 +93,7 @@ private struct Watcher: GenServer {
                                          _ when N > 0 -> timer:sleep(20), Wait(N - 1);
                                          P -> P
                                      end end)(100),
-                io:format("R_RESTARTED ~p~n", [is_pid(New) andalso New =/= Old]),
+                io:format("R_BACK_AFTER_CRASH ~p~n", [is_pid(New) andalso New =/= Old]),
                 io:format("R_FRESH ~p~n", [gen_server:call(I, stock)]),
                 io:format("R_TERMINATE ~p~n", [supervisor:terminate_child(Sup, inventory)]),
                 io:format("R_GONE ~p~n", [rpc:call(\(s), erlang, whereis, [inventory])]),
@@ -104,15 +104,15 @@ private struct Watcher: GenServer {
             let expected: [(String, String)] = [
                 ("R_CALL", "{ok,7}"), ("R_STATE", "12"), ("R_STATUS", "ok"), ("R_REPLACE", "24"), ("R_STATE2", "24"),
                 ("R_BADREPLACE", "'EXIT'"), ("R_SUSPEND", "ok"), ("R_RESUME", "ok"), ("R_STOCK", "24"), ("R_WHICH", "ok"),
-                ("R_COUNT", "[{specs,1},{active,1},{supervisors,0},{workers,1}]"), ("R_RESTARTED", "true"), ("R_FRESH", "10"),
+                ("R_COUNT", "[{specs,1},{active,1},{supervisors,0},{workers,1}]"), ("R_BACK_AFTER_CRASH", "true"), ("R_FRESH", "10"),
                 ("R_TERMINATE", "ok"), ("R_GONE", "undefined"), ("R_RESTART", "ok"), ("R_CHILDSPEC", "ok"),
             ]
             for (marker, value) in expected {
                 let got = await erl.value(after: marker, timeout: .seconds(30))
                 #expect(got == value, "\(release) \(marker): got \(got ?? "nothing")\n\(erl.output)")
             }
-            let suspended = await erl.value(after: "R_SUSPENDED")
-            #expect(suspended?.contains("timeout") == true, "\(release) R_SUSPENDED: \(suspended ?? "nothing")")
+            let suspended = await erl.value(after: "R_WHILE_SUSPENDED")
+            #expect(suspended?.contains("timeout") == true, "\(release) R_WHILE_SUSPENDED: \(suspended ?? "nothing")")
         }
     }
 

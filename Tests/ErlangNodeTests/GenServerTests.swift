@@ -221,7 +221,7 @@ private struct TestServer: GenServer {
         let pid = try await node.startGenServer(TestServer(), name: "sysd")
         let target = MonitorTarget.name("sysd", node: nil)
         #expect(await call(node, target, "incr") == 1)
-        #expect(try await node.systemCall(target, "get_state").get() == 1)
+        #expect(try await node.systemCall(target, "get_state").get() == .tuple("ok", 1))
 
         let status = try await node.systemCall(target, "get_status").get()
         let parts = try #require(status.tupleElements)
@@ -242,7 +242,7 @@ private struct TestServer: GenServer {
         // replace_state with something no Swift node can run: refused cleanly, the state kept.
         let refused = try await node.systemCall(target, .tuple("replace_state", "not_a_fun")).get()
         #expect(refused.tagged("error")?.first?.tagged("callback_failed") != nil, "\(refused)")
-        #expect(try await node.systemCall(target, "get_state").get() == 5)
+        #expect(try await node.systemCall(target, "get_state").get() == .tuple("ok", 5))
         #expect(try await node.systemCall(target, .tuple("debug", .tuple("log", "get"))).get() == .tuple("ok", .list([])))
         #expect(try await node.systemCall(target, "what").get() == .tuple("error", .tuple("unknown_system_msg", "what")))
 

@@ -28,6 +28,11 @@ public struct GenServerContext: Sendable {
     public func send(_ message: Term, to name: Atom, on remote: Atom? = nil) { process.send(message, to: name, on: remote) }
     /// Replies to a call, like `gen_server:reply/2` (also after the callback returned ``GenServerCallResult/noreply``).
     public func reply(to caller: GenServerCaller, _ value: Term) { process.send(.tuple(caller.tag, value), to: caller.pid) }
+    /// Replies the state to a `sys` request (`get_state`, `replace_state`) in the shape the caller's release expects
+    /// (see ``SystemRequest/replyState(_:on:)``).
+    func replyState(to caller: GenServerCaller, _ state: Term) {
+        reply(to: caller, node.expectsWrappedSystemState(caller.pid) ? .tuple("ok", state) : state)
+    }
     /// Monitors a process or name; its `DOWN` arrives in ``GenServer/handleInfo(_:state:context:)``.
     public func monitor(_ target: MonitorTarget) -> Reference { process.monitor(target) }
     /// Monitors a process; its `DOWN` arrives in ``GenServer/handleInfo(_:state:context:)``.

@@ -13,7 +13,7 @@ extension GenServerRuntime {
                       context: GenServerContext) async -> Term? {
         switch request {
         case "get_state":
-            context.reply(to: caller, server.term(for: state))
+            context.replyState(to: caller, server.term(for: state))
         case "get_status":
             context.reply(to: caller, status(state: state, suspended: suspended, context: context))
         case "suspend":
@@ -24,7 +24,10 @@ extension GenServerRuntime {
             context.reply(to: caller, "ok")
         default:
             if let args = request.tagged("replace_state"), args.count == 1 {
-                context.reply(to: caller, await replaceState(with: args[0], caller: caller, state: &state, context: context))
+                switch await replaceState(with: args[0], caller: caller, state: &state, context: context) {
+                case .success(let replaced): context.replyState(to: caller, replaced)
+                case .failure(let failure): context.reply(to: caller, failure.term)
+                }
             } else if let args = request.tagged("terminate"), args.count == 1 {
                 context.reply(to: caller, "ok")
                 return args[0]
@@ -64,9 +67,9 @@ extension GenServerRuntime {
     /// result becomes the state through ``GenServer/state(from:current:)``. Replies the new state, or
     /// `{error, {callback_failed, {gen_server, system_replace_state}, {Class, Reason}}}` leaving the state as it was.
     private func replaceState(with function: Term, caller: GenServerCaller, state: inout Server.State,
-                              context: GenServerContext) async -> Term {
-        let failed = { (failure: Term) -> Term in
-            .tuple("error", .tuple("callback_failed", .tuple("gen_server", "system_replace_state"), failure))
+                              context: GenServerContext) async -> Result<Term, FunFailure> {
+        let failed = { (failure: Term) -> Result<Term, FunFailure> in
+            .failure(FunFailure(term: .tuple("error", .tuple("callback_failed", .tuple("gen_server", "system_replace_state"), failure))))
         }
         let applied = await apply(function, to: server.term(for: state), on: caller.pid.node, context: context)
         switch applied {
@@ -75,14 +78,14 @@ extension GenServerRuntime {
         case .success(let result):
             do {
                 state = try server.state(from: result, current: state)
-                return server.term(for: state)
+                return .success(server.term(for: state))
             } catch {
                 return failed(.tuple("error", .tuple("bad_state", result)))
             }
         }
     }
 
-    private struct FunFailure: Error {
+    struct FunFailure: Error {
         let term: Term
     }
 
@@ -94,12 +97,16 @@ extension GenServerRuntime {
         }
         let p = context.process
         let ref = p.makeReference()
-        guard let spawned = await p.node.spawnRequest(
-            from: p, on: peer, module: "erpc", function: "execute_call",
-            arguments: [.reference(ref), "erlang", "apply", .list([function, .list([argument])])],
-            link: false, monitor: true, timeout: Self.replaceStateTimeout),
-            let monitor = spawned.monitor
-        else {
+        let spawned: (pid: Pid, monitor: Reference?)
+        do {
+            spawned = try await p.node.spawnRequest(
+                from: p, on: peer, module: "erpc", function: "execute_call",
+                arguments: [.reference(ref), "erlang", "apply", .list([function, .list([argument])])],
+                link: false, monitor: true, timeout: Self.replaceStateTimeout)
+        } catch {
+            return .failure(FunFailure(term: .tuple("exit", .tuple("nodedown", .atom(peer)))))
+        }
+        guard let monitor = spawned.monitor else {
             return .failure(FunFailure(term: .tuple("exit", .tuple("nodedown", .atom(peer)))))
         }
         let down = await p.receive(timeout: Self.replaceStateTimeout) { m in

@@ -119,6 +119,7 @@ let package = Package(
                 "ErlangEPMD",
                 "ErlangDistribution",
                 "ErlangNode",
+                "ErlangActors",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -16,6 +16,7 @@ let package = Package(
             name: "dist-bench",
             dependencies: [
                 .product(name: "ErlangNode", package: "swift-erlang-node"),
+                .product(name: "ErlangActors", package: "swift-erlang-node"),
                 .product(name: "ErlangTerm", package: "swift-erlang-node"),
             ],
             path: "Sources/dist-bench"

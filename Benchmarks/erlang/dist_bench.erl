@@ -1,7 +1,8 @@
 %% OTP's side of the side-by-side distribution benchmark (issue 6), driven by Benchmarks/Sources/dist-bench.
 %% Compiled with erlc at run time into a temp dir. Three entry points (erl -run dist_bench F [Args]):
 %%
-%%   serve            the receiver: registers `sink` (CONTRACT.md §13) and `server` (§9.1), prints READY,
+%%   serve            the receiver: registers `sink` (CONTRACT.md §13), `server` (§9.1) and the gen_server
+%%                    `counter` (incr answers the new value), prints READY,
 %%                    halts at stdin EOF.
 %%   driver           the sender: reads one command term per line from stdin (io:read), runs it, prints one
 %%                    `RESULT ...` line (or `RESULT error ...`). Every wait is bounded by the command's timeout.
@@ -13,6 +14,7 @@
 %%                                              binary. RESULT Micros (until {done, N} arrived).
 %%   {pingpong, Node, N, Timeout}              N sequential {{hi, 123}, self()} round trips via {server, Node}.
 %%                                              RESULT P50us P99us MeanUs
+%%   {gencall, Node, Name, N, Timeout}         N sequential gen_server:call({Name, Node}, incr). RESULT Micros
 %%   {connect, Node, K, Timeout}               K fresh connects (disconnect, wait until gone, connect_node).
 %%                                              RESULT MedianUs
 %%   {local, N, Timeout}                       N {hi, 123} from one local process to another. RESULT Micros
@@ -102,10 +104,10 @@ run({pingpong, Node, N, Timeout}) ->
             P99 = element(min(Len, max(1, ceil(Len * 0.99))), S),
             [P50 / 1000, P99 / 1000, lists:sum(Ts) / Len / 1000]
     end;
-run({gencall, Node, N, Timeout}) ->
+run({gencall, Node, Name, N, Timeout}) ->
     true = net_kernel:connect_node(Node),
     T0 = now_us(),
-    [gen_server:call({counter, Node}, incr, Timeout) || _ <- lists:seq(1, N)],
+    [gen_server:call({Name, Node}, incr, Timeout) || _ <- lists:seq(1, N)],
     [now_us() - T0];
 run({connect, Node, K, Timeout}) ->
     Deadline = now_us() + Timeout * 1000,

@@ -2,7 +2,7 @@ import ErlangNode
 import ErlangTerm
 
 /// The services of the demo node (CONTRACT.md §9, §13 and §17.2): `server`, `sink`, `counter` under the
-/// supervisor `demo_sup`, and the module `s`.
+/// supervisor `demo_sup`, and the module `s`; besides, `counter_actor` (a distributed actor) under `actor_sup`.
 enum DemoServices {
     /// Starts and registers `server`, `sink`, `demo_sup` with its child `counter`, and registers the functions of
     /// module `s`.
@@ -14,6 +14,7 @@ enum DemoServices {
             .genServer(Counter(), id: "counter", name: "counter", restart: .permanent),
         ])
         try await node.startSupervisor(supervisor, name: "demo_sup")
+        try await installActors(on: node)
 
         node.register(module: "s", function: "send_node", arity: 1) { p, args in
             if let to = args[0].pidValue { p.send(.atom(p.node.name), to: to) }

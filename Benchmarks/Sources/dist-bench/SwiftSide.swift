@@ -1,7 +1,16 @@
+import Distributed
+import ErlangActors
 import ErlangNode
 import ErlangTerm
 import Foundation
 import Synchronization
+
+/// The counters of the gen_server-call figures as a Swift program sees them: `incr` answers the new value
+/// (OTP's `counter` gen_server, the demo node's `counter` GenServer and its `counter_actor` distributed actor).
+@Resolvable
+protocol BenchCounter: DistributedActor where ActorSystem == ErlangActorSystem {
+    distributed func incr() -> Int
+}
 
 /// The Swift side of each workload, mirroring Benchmarks/erlang/dist_bench.erl command by command.
 enum SwiftSide {
@@ -64,26 +73,33 @@ enum SwiftSide {
         return [p50, p99, samples.reduce(0, +) / Double(samples.count)]
     }
 
-    /// N sequential gen_server calls `incr` to `{counter, peer}` from one process, as `gen_server:call/3` makes them
-    /// (monitor the name, `{'$gen_call', {Self, Ref}, incr}`, wait for `{Ref, Reply}` or the `DOWN`, demonitor):
-    /// µs for all of them.
-    static func genCalls(_ node: Node, to peer: Atom, count n: Int, timeout: Duration) async throws -> Double {
-        guard await node.connect(peer) else { throw BenchError.failed("Swift driver cannot connect to \(peer)") }
+    /// N sequential gen_server calls `incr` to `{name, peer}` from one process with the library's call
+    /// (``ErlangProcess/call(_:_:timeout:)``: monitor, `{'$gen_call', {Self, Ref}, incr}`, wait, demonitor, as
+    /// `gen_server:call/3`): µs for all of them.
+    static func genCalls(_ node: Node, to name: Atom, on peer: Atom, count n: Int, timeout: Duration) async throws -> Double {
+        do { try await node.connect(peer) } catch { throw BenchError.failed("Swift driver: \(error)") }
         return try await inProcess(node) { p in
-            let deadline = ContinuousClock.now + timeout
             let start = ContinuousClock.now
             for _ in 0..<n {
-                let ref = p.monitor(.name("counter", node: peer))
-                p.send(.tuple("$gen_call", .tuple(.pid(p.pid), .reference(ref)), "incr"), to: "counter", on: peer)
-                let reply = await p.receive(timeout: deadline - ContinuousClock.now) { m in
-                    guard case .tuple(let e) = m, e.first == .reference(ref) || (e.count == 5 && e[1] == .reference(ref)) else { return false }
-                    return true
+                do {
+                    _ = try await p.call(.name(name, node: peer), "incr", timeout: timeout)
+                } catch {
+                    throw BenchError.failed("gen_server call to {\(name), \(peer)}: \(error)")
                 }
-                p.demonitor(ref)
-                guard let reply, reply.tupleElements?.count == 2 else { throw BenchError.timeout("Swift gen_server calls to \(peer)") }
             }
             return micros(ContinuousClock.now - start)
         }
+    }
+
+    /// N sequential `incr()` calls through a distributed-actor client (``ErlangActorSystem``) of `{name, peer}`:
+    /// the typed remote call as a Swift program makes it (arguments and result through Codable/ETF, the
+    /// gen_server call underneath). µs for all of them.
+    static func actorCalls(_ system: ErlangActorSystem, to name: Atom, on peer: Atom, count n: Int) async throws -> Double {
+        do { try await system.node.connect(peer) } catch { throw BenchError.failed("Swift driver: \(error)") }
+        let counter = try $BenchCounter.resolve(id: .name(name, node: peer), using: system)
+        let start = ContinuousClock.now
+        for _ in 0..<n { _ = try await counter.incr() }
+        return micros(ContinuousClock.now - start)
     }
 
     /// K fresh connects (disconnect, wait until gone, connect): median µs.

@@ -16,6 +16,7 @@
 // With --tls every node speaks OTP's TLS distribution (`-proto_dist inet_tls`, certificates made with openssl for
 // the run), only the distribution sections run (throughput, ping-pong, bulk), and the table goes between the TLS
 // markers of BENCHMARKS.md.
+import ErlangActors
 import ErlangNode
 import ErlangTerm
 import Foundation
@@ -342,22 +343,35 @@ if wanted("pingpong") {
 // MARK: (2b) gen_server calls
 
 if wanted("gencall") {
-    // Sequential gen_server:call(Counter, incr) from one process: OTP's `counter` in dist_bench.erl, Swift's the
-    // demo node's `counter` (a GenServer under demo_sup); the Swift caller speaks the gen call protocol itself.
-    results.define("gencall", "2b. gen_server calls to `counter`", "\(sizes.roundTrips) sequential calls", "calls/s",
+    // Sequential gen_server calls `incr` from one process: OTP's `counter` (dist_bench.erl) called with
+    // gen_server:call/3, the Swift receiver's `counter` (the demo node's GenServer under demo_sup) called with the
+    // library's ErlangProcess.call; and the same through distributed actors: the Swift driver's typed client
+    // ($BenchCounter) of the demo node's `counter_actor` (a distributed actor under actor_sup) or of OTP's
+    // `counter`, and OTP's gen_server:call into `counter_actor`. In the actor row OTP->OTP is gen_server:call
+    // again, measured in the same run, so that both rows have their baseline.
+    results.define("gencall", "2b. gen_server calls, GenServer `counter`", "\(sizes.roundTrips) sequential calls", "calls/s",
+                   lowerIsBetter: false)
+    results.define("gencall_actor", "2c. gen_server calls, distributed actor `counter_actor`", "\(sizes.roundTrips) sequential calls", "calls/s",
                    lowerIsBetter: false)
     say("gen_server calls")
-    await eachPairing(["gencall"]) { pairing in
+    let actorSystem = ErlangActorSystem(node: swiftDriver, callTimeout: sizes.timeout)
+    await eachPairing(["gencall", "gencall_actor"]) { pairing in
         let peer = receiverName(pairing)
-        let micros: Double
-        if senderIsOTP(pairing) {
-            let w = try await otpDriver.command("{gencall, '\(peer)', \(sizes.roundTrips), \(erlTimeout())}.",
+        let actorName: Atom = pairing.hasSuffix("->Swift") ? "counter_actor" : "counter"
+        func otp(_ name: Atom) async throws -> Double {
+            let w = try await otpDriver.command("{gencall, '\(peer)', '\(name)', \(sizes.roundTrips), \(erlTimeout())}.",
                                                 timeout: sizes.timeout + .seconds(5))
-            micros = Double(w.first ?? "") ?? .nan
-        } else {
-            micros = try await SwiftSide.genCalls(swiftDriver, to: peer, count: sizes.roundTrips, timeout: sizes.timeout)
+            return Double(w.first ?? "") ?? .nan
         }
-        return [Double(sizes.roundTrips) / (micros / 1e6)]
+        let server, actor: Double
+        if senderIsOTP(pairing) {
+            server = try await otp("counter")
+            actor = try await otp(actorName)
+        } else {
+            server = try await SwiftSide.genCalls(swiftDriver, to: "counter", on: peer, count: sizes.roundTrips, timeout: sizes.timeout)
+            actor = try await SwiftSide.actorCalls(actorSystem, to: actorName, on: peer, count: sizes.roundTrips)
+        }
+        return [Double(sizes.roundTrips) / (server / 1e6), Double(sizes.roundTrips) / (actor / 1e6)]
     }
 }
 
@@ -558,8 +572,8 @@ let runSeconds = elapsedSeconds()
     out += "- OTP->Swift and Swift->OTP >= 1.0x OTP->OTP: \(verdict(mixedOK)) (1 sender: \(fx(mixed[0])) / \(fx(mixed[1])); 4 senders: \(fx(mixed[2])) / \(fx(mixed[3]))).\n"
     let pp = ratio("pp50", "Swift->Swift", "OTP->OTP")
     out += "- Ping-pong p50 <= 0.8x OTP: \(verdict(pp.map { $0 <= 0.8 })) (Swift->Swift p50 \(fx(pp)) of OTP->OTP).\n"
-    let gc = ratio("gencall", "Swift->Swift", "OTP->OTP")
-    out += "- gen_server calls/s, Swift->Swift (GenServer) vs OTP->OTP (gen_server:call): \(fx(gc)) (OTP->Swift \(fx(ratio("gencall", "OTP->Swift", "OTP->OTP"))), Swift->OTP \(fx(ratio("gencall", "Swift->OTP", "OTP->OTP")))).\n"
+    let gc = ratio("gencall", "Swift->Swift", "OTP->OTP"), ga = ratio("gencall_actor", "Swift->Swift", "OTP->OTP")
+    out += "- gen_server calls/s Swift->Swift vs OTP->OTP gen_server:call: GenServer \(fx(gc)), distributed actors \(fx(ga)) (OTP->Swift: GenServer \(fx(ratio("gencall", "OTP->Swift", "OTP->OTP"))), actor \(fx(ratio("gencall_actor", "OTP->Swift", "OTP->OTP"))); Swift->OTP: call \(fx(ratio("gencall", "Swift->OTP", "OTP->OTP"))), actor client \(fx(ratio("gencall_actor", "Swift->OTP", "OTP->OTP")))).\n"
     if let big = sizes.bulk.last {
         let id = "bulk\(big.size)"
         let s = ratio(id, "Swift->Swift", "raw TCP"), o = ratio(id, "OTP->OTP", "raw TCP")

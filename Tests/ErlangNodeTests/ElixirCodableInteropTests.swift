@@ -368,7 +368,8 @@ private struct Settings: Codable, Equatable, Sendable {
             }
             let refusals = findings.refusals.withLock { $0 }
             #expect(Self.path(refusals["charlist_sku"]) == ["reserve", "sku"], "\(String(describing: refusals["charlist_sku"]))")
-            #expect(refusals["charlist_sku"].map(Self.text)?.contains("at reserve.sku") == true)
+            #expect(refusals["charlist_sku"].map(Self.text)?.contains("at reserve.sku, found the charlist \"sku-1\"") == true,
+                    "\(String(describing: refusals["charlist_sku"]))")
             #expect(Self.path(refusals["atom_sku"]) == ["sku"], "\(String(describing: refusals["atom_sku"]))")
             #expect(Self.path(refusals["atom_in_list"]) == ["1", "note"], "\(String(describing: refusals["atom_in_list"]))")
             #expect(refusals["atom_in_list"].map(Self.text)?.contains("[1].note") == true)

@@ -281,7 +281,12 @@ private final class Derived: Base {
             #expect(context.debugDescription.contains("at reserve.sku"), "\(context.debugDescription)")
             #expect(context.debugDescription.contains("'sku-1'"), "\(context.debugDescription)")
         }
-        #expect(throws: DecodingError.self) { try TermDecoder.strict.decode(String.self, from: .charlist("abc")) }
+        do {
+            _ = try TermDecoder.strict.decode(String.self, from: .charlist("sku-1"))
+            Issue.record("strict mode took a charlist for a string")
+        } catch let DecodingError.typeMismatch(_, context) {
+            #expect(context.debugDescription.hasSuffix("found the charlist \"sku-1\""), "\(context.debugDescription)")
+        }
         #expect(throws: DecodingError.self) { try TermDecoder.strict.decode(String.self, from: .binary([0xFF])) }
         #expect(try TermDecoder.strict.decode(String.self, from: .string("é")) == "é")
         #expect(try TermDecoder.strict.decode(Command.self, from: .tuple([.atom("reserve"), .string("sku-1"), 3])) == .reserve(sku: "sku-1", count: 3))

@@ -117,7 +117,19 @@ func termSummary(_ term: Term) -> String {
     case .reference: kind = "the reference"
     case .fun: kind = "the fun"
     }
-    let text = abbreviated(term, depth: 3).description
+    // A printable charlist as Erlang's `~p` prints it, "sku-1", rather than as its code points.
+    let text: String
+    if case .list(let e) = term, !e.isEmpty, let chars = term.stringValue,
+       chars.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) {
+        var quoted = "\""
+        for c in chars {
+            if c == "\"" || c == "\\" { quoted.append("\\") }
+            quoted.append(c)
+        }
+        text = quoted + "\""
+    } else {
+        text = abbreviated(term, depth: 3).description
+    }
     return kind + " " + (text.count > 120 ? String(text.prefix(120)) + "..." : text)
 }
 

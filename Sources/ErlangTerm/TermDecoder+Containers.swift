@@ -51,6 +51,9 @@ struct DecodingCore: Decoder {
             }
             return value as! T
         }
+        if let dictionary = type as? any TermDictionaryDecodable.Type {
+            return try dictionary.decoded(from: self) as! T
+        }
         return try T(from: DecodingCore(term: term, options: options, codingPath: codingPath, shape: .of(type)))
     }
 

@@ -10,6 +10,9 @@
 ///   synthesized `Codable`, the order of declaration).
 /// - ``TermTupleCodable`` and ``TermRecordCodable`` types decode from tuples (a record's tag is checked).
 /// - Arrays decode from lists or tuples, `[UInt8]` and `Data` from binaries.
+/// - Dictionaries decode from maps, each key decoded as a value of the key type (so a `[String: V]` takes
+///   `%{"a" => 1}`, and unless strict `%{a: 1}` and keyword lists too); two keys that decode as the same Swift key
+///   are an error.
 /// - Strings decode from binaries, charlists or atoms; in ``isStrict`` mode from UTF-8 binaries only.
 /// - Optionals are `nil` for a missing key or one of ``nilAtoms`` (`nil` and `undefined`).
 ///

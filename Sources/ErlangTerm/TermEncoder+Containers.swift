@@ -35,6 +35,8 @@ final class EncodingNode {
         case let reference as Reference: content = .value(.reference(reference))
         case let port as ErlangPort: content = .value(.port(port))
         case let atomic as any TermAtomRepresentable: content = .value(.atom(Atom(atomic.rawValue)))
+        case let dictionary as any TermDictionaryEncodable:
+            content = .value(try dictionary.termMap(codingPath: codingPath, options: options))
         default:
             shape = TermCodingShape.of(type(of: value))
             try value.encode(to: EncodingCore(node: self, options: options))
@@ -93,8 +95,13 @@ final class EncodingNode {
             if entries.count == 1, entries[0].key.intValue == nil, case .keyed(let payload) = entries[0].node.content {
                 let tag = Term.atom(Atom(options.name(entries[0].key.stringValue)))
                 // A synthesized enum case: `{caseName: {}}` is the atom, `{caseName: {a: A, b: B}}` the tuple {caseName, A, B}.
+                // Synthesized enums write the payload with `nestedContainer`; a struct whose one field holds an empty
+                // struct writes it with `encode(_:forKey:)` and stays a map.
+                guard entries[0].node.isNestedKeyed else {
+                    return .map(TermMap(try entries.map { (options.keyTerm($0.key), try $0.node.term(options: options)) }))
+                }
                 if payload.isEmpty { return tag }
-                if options.enumEncoding == .taggedTuples, entries[0].node.isNestedKeyed, entries[0].node.shape == .natural {
+                if options.enumEncoding == .taggedTuples, entries[0].node.shape == .natural {
                     return .tuple([tag] + (try payload.map { try $0.node.term(options: options) }))
                 }
             }

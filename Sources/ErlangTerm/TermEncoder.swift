@@ -12,7 +12,7 @@
 /// | `nil` | the nil atom of ``nilStrategy`` (`nil` by default), also for struct fields |
 /// | `Bool`, integers, `Double` | `true`/`false`, integers, floats |
 /// | arrays, sets | lists; `[UInt8]` (and `Data`) a binary |
-/// | `[K: V]` | map |
+/// | `[K: V]` | map whose keys are encoded as values: `[String: Int]` is `#{<<"sku-1">> => 3}`, Elixir's `%{"sku-1" => 3}` |
 /// | ``Term``, ``Atom``, ``Pid``, ``Reference``, ``ErlangPort`` | themselves |
 ///
 /// Values that have no term (a NaN or infinite float, an Elixir struct that is not keyed, nesting deeper than
@@ -59,7 +59,7 @@ public struct TermEncoder: Sendable {
         /// As they are: `firstName` is `firstName`.
         case asIs
         /// In snake case, as Elixir and Erlang name atoms: `firstName` is `first_name`, `notFound` is `not_found`.
-        /// It applies to every key, dictionary keys included.
+        /// It applies to field and case names; dictionary keys are data and stay as they are.
         case snakeCase
     }
 

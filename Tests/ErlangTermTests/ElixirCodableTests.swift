@@ -17,7 +17,7 @@ private enum Reply: Codable, Equatable {
     case error(String)
 }
 
-private struct Point: Codable, Equatable, TermTupleCodable {
+private struct Point: Codable, Hashable, TermTupleCodable {
     var x: Int
     var y: Int
 }
@@ -212,6 +212,46 @@ private final class Derived: Base {
         #expect(throws: DecodingError.self) { try decoder.decode(User.self, from: .keywordList([("name", .string("x"))])) }
     }
 
+    // MARK: Dictionaries
+
+    @Test func dictionariesAreMapsWithDataKeys() throws {
+        // String keys are binaries, as Elixir's %{"sku-1" => 3}; never atoms, never renamed.
+        try roundTrip(["sku-1": 3, "firstName": 1], .map(TermMap([(.string("sku-1"), 3), (.string("firstName"), 1)])),
+                      encoder: TermEncoder(keyEncoding: .snakeCase), decoder: TermDecoder(keyDecoding: .snakeCase))
+        try roundTrip([1: "one", -2: "minus two"], .map(TermMap([(1, .string("one")), (-2, .string("minus two"))])))
+        try roundTrip([Atom("a"): 1], .map(TermMap([(.atom("a"), 1)])))
+        try roundTrip([Point(x: 1, y: 2): "p"], .map(TermMap([(.tuple([1, 2]), .string("p"))])))
+        try roundTrip([String: Int](), .map(TermMap()))
+        // An empty dictionary (or empty struct) as the only field stays a map: it is not an enum case.
+        struct Holder: Codable, Equatable { var stock: [String: Int] }
+        struct Empty: Codable, Equatable {}
+        struct EmptyHolder: Codable, Equatable { var empty: Empty }
+        try roundTrip(Holder(stock: [:]), .map(TermMap([(.atom("stock"), .map(TermMap()))])))
+        try roundTrip(EmptyHolder(empty: Empty()), .map(TermMap([(.atom("empty"), .map(TermMap()))])))
+        try roundTrip(["a": [String: Int]()], .map(TermMap([(.string("a"), .map(TermMap()))])))
+        // Lenient: atom and charlist keys, keyword lists; strict: binary keys of a map only.
+        let atomKeyed: Term = .map(TermMap([(.atom("a"), 1)]))
+        #expect(try decoder.decode([String: Int].self, from: atomKeyed) == ["a": 1])
+        #expect(try decoder.decode([String: Int].self, from: .keywordList([("a", 1), ("b", 2)])) == ["a": 1, "b": 2])
+        #expect(throws: DecodingError.self) { try TermDecoder.strict.decode([String: Int].self, from: atomKeyed) }
+        #expect(throws: DecodingError.self) { try TermDecoder.strict.decode([String: Int].self, from: .keywordList([("a", 1)])) }
+        // Two keys naming the same string, and values of the wrong type, are errors naming the key.
+        #expect(throws: DecodingError.self) {
+            try decoder.decode([String: Int].self, from: .map(TermMap([(.atom("a"), 1), (.string("a"), 2)])))
+        }
+        do {
+            _ = try decoder.decode([String: [Int]].self, from: .map(TermMap([(.string("sku-1"), .list([1, .string("x")]))])))
+            Issue.record("decoded a binary as an Int")
+        } catch let DecodingError.typeMismatch(_, context) {
+            #expect(context.debugDescription.contains("at sku-1[1]"), "\(context.debugDescription)")
+        }
+        #expect(throws: DecodingError.self) { try decoder.decode([String: Int].self, from: .atom("ping")) }
+        #expect(throws: DecodingError.self) { try decoder.decode([Int: Int].self, from: .list([1, 2])) }
+        // Equal dictionaries encode to the same bytes, whatever their hash order.
+        let big = Dictionary(uniqueKeysWithValues: (0..<200).map { ("k\($0)", $0) })
+        #expect(try ExternalTermFormat.encode(encoder.encode(big)) == ExternalTermFormat.encode(encoder.encode(Dictionary(big.shuffled(), uniquingKeysWith: { a, _ in a }))))
+    }
+
     // MARK: nil
 
     @Test func nilStrategies() throws {
@@ -241,7 +281,12 @@ private final class Derived: Base {
             #expect(context.debugDescription.contains("at reserve.sku"), "\(context.debugDescription)")
             #expect(context.debugDescription.contains("'sku-1'"), "\(context.debugDescription)")
         }
-        #expect(throws: DecodingError.self) { try TermDecoder.strict.decode(String.self, from: .charlist("abc")) }
+        do {
+            _ = try TermDecoder.strict.decode(String.self, from: .charlist("sku-1"))
+            Issue.record("strict mode took a charlist for a string")
+        } catch let DecodingError.typeMismatch(_, context) {
+            #expect(context.debugDescription.hasSuffix("found the charlist \"sku-1\""), "\(context.debugDescription)")
+        }
         #expect(throws: DecodingError.self) { try TermDecoder.strict.decode(String.self, from: .binary([0xFF])) }
         #expect(try TermDecoder.strict.decode(String.self, from: .string("é")) == "é")
         #expect(try TermDecoder.strict.decode(Command.self, from: .tuple([.atom("reserve"), .string("sku-1"), 3])) == .reserve(sku: "sku-1", count: 3))

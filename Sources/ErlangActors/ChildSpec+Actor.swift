@@ -31,7 +31,7 @@ extension ChildSpec {
                 do {
                     try supervisor.node.register(name, pid)
                 } catch {
-                    supervisor.exit(pid, reason: "kill")
+                    supervisor.exit(pid, reason: .atom("kill"))
                     throw ProcessExit(.tuple("already_started", (error as? RegistrationError)?.holder.map { Term.pid($0) } ?? .atom(name)))
                 }
             }

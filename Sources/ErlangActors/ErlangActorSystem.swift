@@ -265,7 +265,7 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
         } catch {
             return .tuple("error", .tuple("badarg", .string(String(describing: error))))
         }
-        return outcome.value ?? .tuple("error", "no_result")
+        return outcome.value ?? .tuple("error", .atom("no_result"))
     }
 
     private func failed<A>(_ type: A.Type, _ request: Term, _ reason: Term, cast: Bool) -> Term? {
@@ -286,22 +286,22 @@ public final class ErlangActorSystem: DistributedActorSystem, Sendable {
             return (await state(), true)
         case "suspend":
             suspended = true
-            return ("ok", false)
+            return (.atom("ok"), false)
         case "resume":
             suspended = false
-            return ("ok", false)
+            return (.atom("ok"), false)
         case "get_status":
             // What sys:get_status/1 returns for a gen_server: {status, Pid, {module, Mod}, [PDict, SysState, Parent,
             // Debug, Misc]}.
             let misc: Term = .list([
                 .list([.tuple("header", .string("Status for Swift distributed actor \(A.self)"))]),
-                .list([.tuple("data", .list([.tuple(.string("Status"), suspended ? "suspended" : "running"),
+                .list([.tuple("data", .list([.tuple(.string("Status"), suspended ? .atom("suspended") : .atom("running")),
                                              .tuple(.string("State"), await state())]))]),
             ])
-            return (.tuple("status", actor.id.term, .tuple("module", "gen_server"),
-                           .list([.list([]), suspended ? "suspended" : "running", actor.id.term, .list([]), misc])), false)
+            return (.tuple("status", actor.id.term, .tuple("module", .atom("gen_server")),
+                           .list([.list([]), suspended ? .atom("suspended") : .atom("running"), actor.id.term, .list([]), misc])), false)
         default:
-            if request.tagged("replace_state") != nil { return (.tuple("error", "not_supported"), false) }
+            if request.tagged("replace_state") != nil { return (.tuple("error", .atom("not_supported")), false) }
             return (.tuple("error", .tuple("unknown_system_msg", request)), false)
         }
     }

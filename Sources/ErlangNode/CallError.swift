@@ -25,7 +25,7 @@ public enum CallError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `noproc`, `{nodedown, Node}`, or the server's exit reason.
     public var exitReason: Term {
         switch self {
-        case .timeout: return "timeout"
+        case .timeout: return .atom("timeout")
         case .noproc: return ExitReason.noproc
         case .nodedown(_, let node): return .tuple("nodedown", .atom(node))
         case .exit(_, let reason): return reason

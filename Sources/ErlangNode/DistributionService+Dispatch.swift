@@ -83,7 +83,7 @@ extension DistributionService {
     private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
         let policy = configuration.policy
         // {reply, yes | no | error_only | success_only}: which outcomes get a SPAWN_REPLY.
-        let replyMode = options.lazy.compactMap { $0.tagged("reply")?.first }.first ?? "yes"
+        let replyMode = options.lazy.compactMap { $0.tagged("reply")?.first }.first ?? .atom("yes")
         var allowed = policy.allowsSpawn(entry.module, entry.function, arity: entry.arity, from: from)
         if allowed, entry.module == "erpc", entry.function == "execute_call", arguments.count == 4,
            let m = arguments[1].atomValue, let f = arguments[2].atomValue, let a = arguments[3].listElements {
@@ -96,9 +96,9 @@ extension DistributionService {
             }
             return
         }
-        let link = options.contains("link")
+        let link = options.contains(.atom("link"))
         // `monitor`, or `{monitor, MonitorOptions}` from spawn_opt.
-        let monitor = options.contains("monitor") || options.contains { $0.tagged("monitor") != nil }
+        let monitor = options.contains(.atom("monitor")) || options.contains { $0.tagged("monitor") != nil }
         let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)
         var flags: SpawnReplyFlags = []
         if link {

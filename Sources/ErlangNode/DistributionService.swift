@@ -76,7 +76,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             for signal in dropped {
                 // A spawn request that never left gets the reply OTP gives for an unreachable node.
                 if case .spawnRequest(let requestID, let from, _, _, _, _) = signal {
-                    node.send(.tuple("$spawn_reply", .reference(requestID), .int(0), "noconnection"), to: from)
+                    node.send(.tuple("$spawn_reply", .reference(requestID), .int(0), .atom("noconnection")), to: from)
                 }
             }
             node.nodeDown(peer)

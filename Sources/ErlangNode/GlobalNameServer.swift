@@ -52,11 +52,11 @@ extension Node {
                         reply = true
                     } else if request.tagged("register") != nil || request.tagged("register_ext") != nil {
                         // Only sent to nodes in a BEAM node's `known` list, which we never join; accept harmlessly.
-                        reply = "yes"
+                        reply = .atom("yes")
                     } else if request.tagged("unregister") != nil {
-                        reply = "ok"
+                        reply = .atom("ok")
                     } else if request.tagged("sync") != nil {
-                        reply = "ok"
+                        reply = .atom("ok")
                     } else if request == "get_known" || request == "get_names_ext" {
                         reply = .list([])
                     } else if request == "get_synced" {

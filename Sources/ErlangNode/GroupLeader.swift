@@ -34,22 +34,22 @@ enum GroupLeader {
     static func answer(_ request: Term, from: Pid, node: Node, output: Output) async -> Term {
         switch request {
         case "getopts":
-            return .list([.tuple("binary", .false), .tuple("encoding", "unicode")])
+            return .list([.tuple("binary", .false), .tuple("encoding", .atom("unicode"))])
         case "get_password":
-            return "eof"
+            return .atom("eof")
         default:
             break
         }
-        guard case .tuple(let fields) = request, let tag = fields.first?.atomValue else { return .tuple("error", "request") }
+        guard case .tuple(let fields) = request, let tag = fields.first?.atomValue else { return .tuple("error", .atom("request")) }
         switch (tag, fields.count) {
         case ("put_chars", 2), ("put_chars", 3):
-            let encoding = fields.count == 3 ? fields[1] : "latin1"
-            guard let text = characters(fields[fields.count - 1], encoding: encoding) else { return .tuple("error", "put_chars") }
+            let encoding = fields.count == 3 ? fields[1] : .atom("latin1")
+            guard let text = characters(fields[fields.count - 1], encoding: encoding) else { return .tuple("error", .atom("put_chars")) }
             output(text)
             return .ok
         case ("put_chars", 5):
             guard let m = fields[2].atomValue, let f = fields[3].atomValue, let a = fields[4].listElements else {
-                return .tuple("error", "put_chars")
+                return .tuple("error", .atom("put_chars"))
             }
             guard !node.isLocal(from), let chars = await apply(m, f, a, on: from.node, node: node),
                   let text = characters(chars, encoding: fields[1]) else {
@@ -67,9 +67,9 @@ enum GroupLeader {
         case ("setopts", 2):
             return .ok
         case ("get_chars", _), ("get_line", _), ("get_until", _), ("get_password", _):
-            return "eof"
+            return .atom("eof")
         default:
-            return .tuple("error", "request")
+            return .tuple("error", .atom("request"))
         }
     }
 

@@ -24,7 +24,7 @@ extension Node {
         let pid = spawn { p in
             while let message = await p.receive() {
                 guard case .call(let request, let caller) = GenMessage(message, node: p.node) else { continue }
-                caller.reply(request.tagged("is_auth") != nil ? "yes" : .tuple("error", "unknown_call"))
+                caller.reply(request.tagged("is_auth") != nil ? .atom("yes") : .tuple("error", .atom("unknown_call")))
             }
         }
         try? register("net_kernel", pid)

@@ -23,7 +23,7 @@ extension Node {
             if isErpc {
                 let ref = arguments[0]
                 guard let m = arguments[1].atomValue, let f = arguments[2].atomValue, let args = arguments[3].listElements else {
-                    throw ProcessExit(.tuple(ref, "error", "badarg", .nil))
+                    throw ProcessExit(.tuple(ref, .atom("error"), .atom("badarg"), .nil))
                 }
                 throw ProcessExit(await self.executeCall(p, ref: ref, module: m, function: f, arguments: args))
             }
@@ -45,18 +45,18 @@ extension Node {
     /// Runs `M:F(A)` for erpc and returns the exit reason that carries the outcome.
     func executeCall(_ p: ErlangProcess, ref: Term, module: Atom, function: Atom, arguments: [Term]) async -> Term {
         guard let body = functions.lookup(module, function, arity: arguments.count) else {
-            return .tuple(ref, "error", "undef", .list([.tuple(.atom(module), .atom(function), .list(arguments), .nil)]))
+            return .tuple(ref, .atom("error"), .atom("undef"), .list([.tuple(.atom(module), .atom(function), .list(arguments), .nil)]))
         }
         do {
-            return .tuple(ref, "return", try await body(p, arguments))
+            return .tuple(ref, .atom("return"), try await body(p, arguments))
         } catch let exit as ProcessExit {
-            return .tuple(ref, "exit", exit.reason)
+            return .tuple(ref, .atom("exit"), exit.reason)
         } catch let thrown as ErlangThrow {
-            return .tuple(ref, "throw", thrown.value)
+            return .tuple(ref, .atom("throw"), thrown.value)
         } catch let raised as ErlangError {
-            return .tuple(ref, "error", raised.reason, .nil)
+            return .tuple(ref, .atom("error"), raised.reason, .nil)
         } catch {
-            return .tuple(ref, "error", .tuple("swift_error", .string(String(describing: error))), .nil)
+            return .tuple(ref, .atom("error"), .tuple("swift_error", .string(String(describing: error))), .nil)
         }
     }
 
@@ -67,16 +67,16 @@ extension Node {
            let caller = fromTag[0].pidValue, let request = call[1].tagged("call") ?? call[1].tagged("block_call"), request.count >= 3,
            let m = request[0].atomValue, let f = request[1].atomValue, let args = request[2].listElements {
             guard policy.allowsSpawn(m, f, arity: args.count, from: caller) else {
-                send(.tuple(fromTag[1], .tuple("badrpc", "notsup")), to: caller)
+                send(.tuple(fromTag[1], .tuple("badrpc", .atom("notsup"))), to: caller)
                 return
             }
             spawn { p in
                 let outcome = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
                 let reply: Term
                 switch outcome.tupleElements?[1] {
-                case "return": reply = outcome[2]!
-                case "throw": reply = outcome[2]!
-                case "exit": reply = .tuple("badrpc", .tuple("EXIT", outcome[2]!))
+                case .atom("return"): reply = outcome[2]!
+                case .atom("throw"): reply = outcome[2]!
+                case .atom("exit"): reply = .tuple("badrpc", .tuple("EXIT", outcome[2]!))
                 default: reply = .tuple("badrpc", .tuple("EXIT", .tuple(outcome[2]!, outcome[3] ?? .nil)))
                 }
                 p.send(.tuple(fromTag[1], reply), to: caller)
@@ -87,7 +87,7 @@ extension Node {
             guard policy.allowsSpawn(m, f, arity: args.count, from: Pid(node: Atom.noNode, id: 0, serial: 0, creation: 0)) else { return }
             spawn { p in _ = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args) }
         } else if case .tuple(let e) = message, e.count == 2, let caller = e[0].pidValue, e[1] == "features_request" {
-            send(.tuple("features_reply", .atom(name), .list(["erpc"])), to: caller)
+            send(.tuple("features_reply", .atom(name), .list([.atom("erpc")])), to: caller)
         }
     }
 
@@ -111,8 +111,8 @@ extension Node {
         if watchNode { p.monitorNode(peer) }
         let request = makeReference()
         var options: [Term] = []
-        if link { options.append("link") }
-        if monitor { options.append("monitor") }
+        if link { options.append(.atom("link")) }
+        if monitor { options.append(.atom("monitor")) }
         router.spawnRequest(request, from: p.pid, groupLeader: p.pid, on: peer,
                             entry: ModuleFunctionArity(module: module, function: function, arity: arguments.count),
                             options: options, arguments: arguments)
@@ -236,11 +236,11 @@ extension Node {
         }
         register(module: "erlang", function: "is_alive", arity: 0) { p, _ in p.node.isDistributed ? .true : .false }
         register(module: "erlang", function: "whereis", arity: 1) { p, args in
-            guard let name = args[0].atomValue else { throw ErlangError("badarg") }
+            guard let name = args[0].atomValue else { throw ErlangError(.atom("badarg")) }
             return p.node.whereis(name).map { .pid($0) } ?? .undefined
         }
         register(module: "net_kernel", function: "connect_node", arity: 1) { p, args in
-            guard let peer = args[0].atomValue else { throw ErlangError("badarg") }
+            guard let peer = args[0].atomValue else { throw ErlangError(.atom("badarg")) }
             do {
                 try await p.node.connect(peer)
                 return .true
@@ -249,14 +249,14 @@ extension Node {
             }
         }
         register(module: "erlang", function: "disconnect_node", arity: 1) { p, args in
-            guard let peer = args[0].atomValue else { throw ErlangError("badarg") }
+            guard let peer = args[0].atomValue else { throw ErlangError(.atom("badarg")) }
             // As in OTP: the connection goes now (what was sent to the peer before is written first). When the
             // caller is the peer itself, its answer is lost with the connection and it sees nodedown.
             return p.node.disconnect(peer) ? .true : .false
         }
         register(module: "erlang", function: "spawn", arity: 4) { p, args in
             guard let target = args[0].atomValue, let m = args[1].atomValue, let f = args[2].atomValue,
-                  let a = args[3].listElements else { throw ErlangError("badarg") }
+                  let a = args[3].listElements else { throw ErlangError(.atom("badarg")) }
             do {
                 return .pid(try await p.node.spawn(on: target, module: m, function: f, arguments: a))
             } catch {

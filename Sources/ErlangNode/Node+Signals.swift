@@ -37,7 +37,7 @@ extension Node {
             if isLocal(watcher) {
                 if let other = handle(of: watcher) {
                     _ = other.withSignals { $0.stopMonitoring(reference) }
-                    deliver(.tuple("DOWN", .reference(reference), "process", object, reason), to: other)
+                    deliver(.tuple("DOWN", .reference(reference), .atom("process"), object, reason), to: other)
                 }
             } else if watcher.node != name {
                 router?.monitorExit(watcher: watcher, object: object, from: me, reference: reference, reason: reason)
@@ -138,7 +138,7 @@ extension Node {
             if let pid = whereis(n) {
                 monitorLocal(watcherHandle, watcher: watcher, target: pid, object: object, reference: ref)
             } else {
-                send(.tuple("DOWN", .reference(ref), "process", object, ExitReason.noproc), to: watcher)
+                send(.tuple("DOWN", .reference(ref), .atom("process"), object, ExitReason.noproc), to: watcher)
             }
         }
         return ref
@@ -162,7 +162,7 @@ extension Node {
         if alive, let targetHandle, watcher.node != name { noteRemote(targetHandle, node: watcher.node) }
         if !alive {
             if isLocal(watcher) || watcher.node == name {
-                send(.tuple("DOWN", .reference(reference), "process", object, ExitReason.noproc), to: watcher)
+                send(.tuple("DOWN", .reference(reference), .atom("process"), object, ExitReason.noproc), to: watcher)
             } else {
                 router?.monitorExit(watcher: watcher, object: object, from: target, reference: reference, reason: ExitReason.noproc)
             }
@@ -193,7 +193,7 @@ extension Node {
     func remoteDown(to watcher: Pid, reference: Reference, object: Term, reason: Term) {
         guard let handle = handle(of: watcher) else { return }
         guard handle.withSignals({ $0.stopMonitoring(reference) }) != nil else { return }
-        deliver(.tuple("DOWN", .reference(reference), "process", object, reason), to: handle)
+        deliver(.tuple("DOWN", .reference(reference), .atom("process"), object, reason), to: handle)
     }
 
     /// Sets whether a process traps exits.

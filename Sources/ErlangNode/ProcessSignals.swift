@@ -143,7 +143,7 @@ struct ProcessSignals: Sendable {
         var messages: [Term] = []
         for (reference, watched) in monitoring where watched.node == node {
             monitoring[reference] = nil
-            messages.append(.tuple("DOWN", .reference(reference), "process", watched.object, ExitReason.noconnection))
+            messages.append(.tuple("DOWN", .reference(reference), .atom("process"), watched.object, ExitReason.noconnection))
         }
         monitoredBy = monitoredBy.filter { $0.value.watcher.node != node }
         var terminate: Term?

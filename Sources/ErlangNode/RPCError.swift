@@ -27,8 +27,8 @@ public enum RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `{badrpc, {'EXIT', Reason}}`, `{badrpc, Reason}`.
     public var term: Term {
         switch self {
-        case .timeout: return .tuple("badrpc", "timeout")
-        case .nodedown: return .tuple("badrpc", "nodedown")
+        case .timeout: return .tuple("badrpc", .atom("timeout"))
+        case .nodedown: return .tuple("badrpc", .atom("nodedown"))
         case .exit(_, let reason): return .tuple("badrpc", .tuple("EXIT", reason))
         case .badrpc(_, let reason): return .tuple("badrpc", reason)
         }

@@ -11,11 +11,6 @@ extension Term: ExpressibleByBooleanLiteral {
     public init(booleanLiteral value: Bool) { self = .atom(value ? .true : .false) }
 }
 
-extension Term: ExpressibleByStringLiteral {
-    /// A string literal is an atom: `"ok"` is `ok`. Use ``string(_:)`` for a binary or ``charlist(_:)``.
-    public init(stringLiteral value: String) { self = .atom(Atom(value)) }
-}
-
 extension Term: ExpressibleByArrayLiteral {
     /// An array literal is a proper list.
     public init(arrayLiteral elements: Term...) { self = .list(elements) }
@@ -135,6 +130,9 @@ extension Term {
         if case .map(let m) = self { return m[key] }
         return nil
     }
+
+    /// The value for an atom key in a map (`term["name"]` for Elixir's `%{name: ...}`).
+    public subscript(key: Atom) -> Term? { self[.atom(key)] }
 }
 
 extension Term: CustomStringConvertible {

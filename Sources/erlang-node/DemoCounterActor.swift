@@ -36,7 +36,7 @@ extension DemoServices {
     static func installActors(on node: Node) async throws {
         let system = ErlangActorSystem(node: node)
         try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 10, period: .seconds(10), children: [
-            .actor(id: "counter_actor", name: "counter_actor") { DemoCounterActor(actorSystem: system) },
+            .actor(id: .atom("counter_actor"), name: "counter_actor") { DemoCounterActor(actorSystem: system) },
         ]), name: "actor_sup")
     }
 }

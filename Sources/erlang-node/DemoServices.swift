@@ -11,25 +11,25 @@ enum DemoServices {
         try node.register("sink", node.spawn { p in await sink(p) })
         // §17.2: one_for_one, permanent, at least 5 restarts in 10 s; a killed counter comes back at 0.
         let supervisor = Supervisor(strategy: .oneForOne, intensity: 10, period: .seconds(10), children: [
-            .genServer(Counter(), id: "counter", name: "counter", restart: .permanent),
+            .genServer(Counter(), id: .atom("counter"), name: "counter", restart: .permanent),
         ])
         try await node.startSupervisor(supervisor, name: "demo_sup")
         try await installActors(on: node)
 
         node.register(module: "s", function: "send_node", arity: 1) { p, args in
             if let to = args[0].pidValue { p.send(.atom(p.node.name), to: to) }
-            return "ok"
+            return .atom("ok")
         }
         node.register(module: "s", function: "s", arity: 0) { p, _ in
             try p.register("server")
             try await serverLoop(p)
-            return "ok"
+            return .atom("ok")
         }
         // s:flood(To, Count, Size) (CONTRACT.md §17.1): Count messages {flood, I, <<Size bytes>>} as fast as flow
         // control lets them go; a busy connection holds this process back, nothing is dropped.
         node.register(module: "s", function: "flood", arity: 3) { p, args in
             guard let count = args[1].intValue, count >= 0, let size = args[2].intValue, size >= 0, size <= 1 << 30 else {
-                throw ErlangError("badarg")
+                throw ErlangError(.atom("badarg"))
             }
             let payload = Term.binary([UInt8](repeating: 0x2A, count: Int(size)))
             var i: Int64 = 1
@@ -40,18 +40,18 @@ enum DemoServices {
                 case .atom(let name): p.send(message, to: name)
                 case .tuple(let e) where e.count == 2 && e[0].atomValue != nil && e[1].atomValue != nil:
                     p.send(message, to: e[0].atomValue!, on: e[1].atomValue!)
-                default: throw ErlangError("badarg")
+                default: throw ErlangError(.atom("badarg"))
                 }
                 await p.waitIfBusy()
                 // Swift tasks are not preempted as BEAM processes are: give the other processes a turn now and then.
                 if i % 256 == 0 { await Task.yield() }
                 i += 1
             }
-            return "ok"
+            return .atom("ok")
         }
         node.register(module: "s", function: "echo", arity: 0) { p, _ in
             try await echo(p)
-            return "ok"
+            return .atom("ok")
         }
     }
 
@@ -98,7 +98,7 @@ enum DemoServices {
             case "get":
                 return .reply(.integer(state))
             default:
-                return .reply(.tuple("error", "unknown_call"))
+                return .reply(.tuple("error", .atom("unknown_call")))
             }
         }
 

@@ -31,7 +31,7 @@ distributed actor Inventory: ErlangServable {
 
     distributed func restock(sku: String, count: Int) { stock[sku, default: 0] += count }
 
-    distributed func fail() throws -> Int { throw ErlangActorFailure(.tuple("out_of", "luck")) }
+    distributed func fail() throws -> Int { throw ErlangActorFailure(.tuple("out_of", .atom("luck"))) }
 
     distributed func snapshot() -> [String: Int] { stock }
 

@@ -23,9 +23,9 @@ import Testing
         #expect(try await resolved.stock(sku: "sku-1") == 6)
         // Calls by message through the process answer too (the path Erlang uses).
         #expect(try await node.call(.pid(pid), .tuple("stock", .string("sku-1"))) == 6)
-        #expect(try await node.call(.pid(pid), "total") == 6)
+        #expect(try await node.call(.pid(pid), .atom("total")) == 6)
         // Stopping the actor is a process exit that a monitor sees.
-        let down = try await downReason(on: node, of: pid) { system.stop(inventory, reason: "shutdown") }
+        let down = try await downReason(on: node, of: pid) { system.stop(inventory, reason: .atom("shutdown")) }
         #expect(down == "shutdown")
         #expect(throws: ErlangActorError.noActor(.pid(pid))) { try Inventory.resolve(id: .pid(pid), using: system) }
     }
@@ -35,16 +35,16 @@ import Testing
         let system = ErlangActorSystem(node: node)
         let inventory = Inventory(actorSystem: system)
         let target = MonitorTarget.pid(try #require(inventory.id.pid))
-        #expect(try await node.call(target, "fail") == .tuple("error", .tuple("out_of", "luck")))
-        #expect(try await node.call(target, "nosuch") == .tuple("error", .tuple("undef", "nosuch")))
-        #expect(try await node.call(target, .tuple("stock", 1, 2)) == .tuple("error", .tuple("badarity", "stock", 2)))
+        #expect(try await node.call(target, .atom("fail")) == .tuple("error", .tuple("out_of", .atom("luck"))))
+        #expect(try await node.call(target, .atom("nosuch")) == .tuple("error", .tuple("undef", .atom("nosuch"))))
+        #expect(try await node.call(target, .tuple("stock", 1, 2)) == .tuple("error", .tuple("badarity", .atom("stock"), 2)))
         let badarg = try await node.call(target, .tuple("stock", 42))
         #expect(badarg.tagged("error")?.first?.tagged("badarg")?.first == "stock", "got \(badarg)")
         #expect(try await node.call(target, .tuple(1, 2)) == .tuple("error", .tuple("badarg", .tuple(1, 2))))
         // The actor survives all of that.
         #expect(try await inventory.total() == 10)
         let greeter = Greeter(actorSystem: system)
-        #expect(try await node.call(.pid(try #require(greeter.id.pid)), .tuple("greet", .string("x"))) == .tuple("error", .tuple("undef", "greet")))
+        #expect(try await node.call(.pid(try #require(greeter.id.pid)), .tuple("greet", .string("x"))) == .tuple("error", .tuple("undef", .atom("greet"))))
     }
 
     @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func swiftToSwiftOverDistribution() async throws {
@@ -64,7 +64,7 @@ import Testing
             try await remote.restock(sku: "sku-2", count: 5)
             #expect(try await remote.stock(sku: "sku-2") == 5)
             #expect(try await remote.snapshot() == ["sku-1": 7, "sku-2": 5])
-            await #expect(throws: ErlangActorError.remote(actor: .name("inventory", node: a.name), method: "fail", reason: .tuple("out_of", "luck"))) {
+            await #expect(throws: ErlangActorError.remote(actor: .name("inventory", node: a.name), method: "fail", reason: .tuple("out_of", .atom("luck")))) {
                 try await remote.fail()
             }
             // By pid too; an actor passed as an argument arrives as its pid.

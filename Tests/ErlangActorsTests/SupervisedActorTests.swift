@@ -12,14 +12,14 @@ import Testing
         let node = Node(name: "supact@localhost")
         let system = ErlangActorSystem(node: node)
         try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 5, period: .seconds(10), children: [
-            .actor(id: "inventory", name: "inventory") { Inventory(actorSystem: system) },
+            .actor(id: .atom("inventory"), name: "inventory") { Inventory(actorSystem: system) },
         ]), name: "inventory_sup")
         let first = try #require(node.whereis("inventory"))
         let inventory = try Inventory.resolve(id: .name("inventory", node: node.name), using: system)
         #expect(try await inventory.reserve(sku: "sku-1", count: 4))
         #expect(try await inventory.stock(sku: "sku-1") == 6)
 
-        node.exit(first, reason: "kill", from: first)
+        node.exit(first, reason: .atom("kill"), from: first)
         let second = try await Self.waitForNewPid(node, "inventory", other: first)
         #expect(second != first)
         // A fresh actor: the stock is back to its initial value.
@@ -27,7 +27,7 @@ import Testing
         #expect(try await again.stock(sku: "sku-1") == 10)
 
         // A stop with an abnormal reason is a crash too; `normal` of a permanent child is restarted as well.
-        system.stop(again, reason: "boom")
+        system.stop(again, reason: .atom("boom"))
         let third = try await Self.waitForNewPid(node, "inventory", other: second)
         #expect(third != second)
     }
@@ -36,13 +36,13 @@ import Testing
         let node = Node(name: "supact2@localhost")
         let system = ErlangActorSystem(node: node)
         try await node.startSupervisor(Supervisor(strategy: .oneForOne, children: [
-            .actor(id: "once", name: "once", restart: .temporary) { Inventory(actorSystem: system) },
+            .actor(id: .atom("once"), name: "once", restart: .temporary) { Inventory(actorSystem: system) },
         ]), name: "once_sup")
         let pid = try #require(node.whereis("once"))
-        node.exit(pid, reason: "kill", from: pid)
+        node.exit(pid, reason: .atom("kill"), from: pid)
         try await Task.sleep(for: .milliseconds(300))
         #expect(node.whereis("once") == nil)
-        #expect(try await node.call(.name("once_sup", node: nil), "which_children") == .list([]))
+        #expect(try await node.call(.name("once_sup", node: nil), .atom("which_children")) == .list([]))
     }
 
     @Test(arguments: ["OTP 25", "OTP 28"]) func erlangSeesTheSupervisedActor(_ release: String) async throws {
@@ -51,7 +51,7 @@ import Testing
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("sa")) { node in
                 let system = ErlangActorSystem(node: node)
                 try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 5, period: .seconds(10), children: [
-                    .actor(id: "inventory", name: "inventory") { Inventory(actorSystem: system) },
+                    .actor(id: .atom("inventory"), name: "inventory") { Inventory(actorSystem: system) },
                 ]), name: "inventory_sup")
             }
             let s = "'\(swift.name.name)'"

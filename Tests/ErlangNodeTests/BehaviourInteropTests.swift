@@ -14,13 +14,13 @@ private struct Inventory: GenServer {
     func handleCall(_ request: Term, from caller: GenServerCaller, state: inout Int64,
                     context: GenServerContext) async throws -> GenServerCallResult {
         if let reserve = request.tagged("reserve"), reserve.count == 2, let n = reserve[1].intValue {
-            guard Int64(n) <= state else { return .reply(.tuple("error", "out_of_stock")) }
+            guard Int64(n) <= state else { return .reply(.tuple("error", .atom("out_of_stock"))) }
             state -= Int64(n)
             return .reply(.tuple("ok", .integer(state)))
         }
         if request == "stock" { return .reply(.integer(state)) }
-        if request == "crash" { throw ErlangError("crashed_on_purpose") }
-        return .reply(.tuple("error", "unknown_call"))
+        if request == "crash" { throw ErlangError(.atom("crashed_on_purpose")) }
+        return .reply(.tuple("error", .atom("unknown_call")))
     }
 
     func handleCast(_ request: Term, state: inout Int64, context: GenServerContext) async throws -> GenServerResult {
@@ -38,7 +38,7 @@ private struct Watcher: GenServer {
         switch request {
         case "watch_me":
             _ = context.monitor(caller.pid)
-            return .reply("ok")
+            return .reply(.atom("ok"))
         default:
             return .reply(state)
         }
@@ -56,7 +56,7 @@ private struct Watcher: GenServer {
 
     private static func services(_ node: Node) async throws {
         try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 5, period: .seconds(10), children: [
-            .genServer(Inventory(), id: "inventory", name: "inventory"),
+            .genServer(Inventory(), id: .atom("inventory"), name: "inventory"),
         ]), name: "inventory_sup")
         try await node.startGenServer(Watcher(), name: "watcher")
     }

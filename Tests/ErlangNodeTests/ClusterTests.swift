@@ -14,7 +14,7 @@ private struct Counter: GenServer {
             state += 1
             return .reply(.integer(state))
         case "get": return .reply(.integer(state))
-        default: return .reply(.tuple("error", "unknown_call"))
+        default: return .reply(.tuple("error", .atom("unknown_call")))
         }
     }
 
@@ -47,7 +47,7 @@ private struct Counter: GenServer {
             #expect(await eventually { Set(c.nodes()) == [a.name, b.name] })
             // rpc between Swift nodes, results and errors.
             #expect(try await a.rpc(c.name, "calc", "add", [2, 3]) == 5)
-            await #expect(throws: RPCError.exit(node: c.name, reason: .tuple("undef", .list([.tuple("calc", "nope", .nil, .nil)])))) {
+            await #expect(throws: RPCError.exit(node: c.name, reason: .tuple("undef", .list([.tuple("calc", .atom("nope"), .nil, .nil)])))) {
                 try await a.rpc(c.name, "calc", "nope", [])
             }
             // Remote spawn of a registered function.
@@ -55,7 +55,7 @@ private struct Counter: GenServer {
             #expect(pid.node == c.name)
             // A link and a monitor from a to a process on c fire with noconnection when c goes away.
             let probe = Mailbox()
-            let sleeper = try #require(try await a.rpc(c.name, "erlang", "whereis", ["sleeper"]).pidValue)
+            let sleeper = try #require(try await a.rpc(c.name, "erlang", "whereis", [.atom("sleeper")]).pidValue)
             a.spawn { p in
                 p.trapExit(true)
                 p.link(sleeper)
@@ -66,7 +66,7 @@ private struct Counter: GenServer {
             await c.shutdown()
             var got: [Term] = []
             for _ in 0..<2 { if let m = await probe.receive(timeout: .seconds(15), matching: { _ in true }) { got.append(m[1]!) } }
-            #expect(got.contains(.tuple("EXIT", .pid(sleeper), "noconnection")), "got \(got)")
+            #expect(got.contains(.tuple("EXIT", .pid(sleeper), .atom("noconnection"))), "got \(got)")
             #expect(got.contains { $0.tagged("DOWN")?.last == "noconnection" }, "got \(got)")
         }
     }
@@ -98,7 +98,7 @@ private struct Counter: GenServer {
             let auth = try await swift.call(.name("net_kernel", node: peerNode), .tuple("is_auth", .atom(swift.name)))
             #expect(auth == "yes")
             await #expect(throws: CallError.noproc(server: .name("no_such_server", node: peerNode))) {
-                try await swift.call(.name("no_such_server", node: peerNode), "hello", timeout: .seconds(3))
+                try await swift.call(.name("no_such_server", node: peerNode), .atom("hello"), timeout: .seconds(3))
             }
         }
     }
@@ -116,7 +116,7 @@ private struct Counter: GenServer {
             let friend = try await world.swiftNode(friendName)
             #expect(await friend.ping(guarded.name))
             #expect(try await friend.rpc(guarded.name, "erlang", "node", []) == .atom(guarded.name))
-            await #expect(throws: RPCError.badrpc(node: guarded.name, reason: "notsup")) {
+            await #expect(throws: RPCError.badrpc(node: guarded.name, reason: .atom("notsup"))) {
                 try await friend.rpc(guarded.name, "calc", "add", [1, 2])
             }
             await #expect(throws: SpawnError.refused(node: guarded.name, reason: "notsup")) {

@@ -167,7 +167,7 @@ private struct Settings: Codable, Equatable, Sendable {
                 return
             }
         }
-        _ = findings.verdict.deliver("swift_timeout")
+        _ = findings.verdict.deliver(.atom("swift_timeout"))
     }
 
     private static func text(_ error: DecodingError) -> String {
@@ -319,7 +319,7 @@ private struct Settings: Codable, Equatable, Sendable {
             world.track(ex)
             // An Elixir that fails (a compile error, a crash) ends the wait at once.
             let watcher = Task {
-                if await ex.waitForExit(timeout: .seconds(120)) { _ = findings.verdict.deliver("elixir_exited") }
+                if await ex.waitForExit(timeout: .seconds(120)) { _ = findings.verdict.deliver(.atom("elixir_exited")) }
             }
             defer { watcher.cancel() }
 

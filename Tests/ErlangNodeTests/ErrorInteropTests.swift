@@ -120,19 +120,19 @@ import Testing
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("re"))
             let (peer, erl) = try await idlePeer(world, "rpc", extraArgs: try await Self.printerModule())
 
-            let raise = await rpcResult(swift, peer, "erlang", "error", ["boom"])
+            let raise = await rpcResult(swift, peer, "erlang", "error", [.atom("boom")])
             guard case .failure(.exit(let node, let raised)) = raise else { Issue.record("raise: \(raise) \(erl.output)"); return }
             #expect(node == peer && raised.tupleElements?.first == "boom" && raised[1]?.listElements != nil, "\(raised)")
 
-            #expect(await rpcResult(swift, peer, "erlang", "exit", ["bye"])
-                    == .failure(.exit(node: peer, reason: "bye")))
-            #expect(await rpcResult(swift, peer, "erlang", "throw", ["ball"])
-                    == .success("ball"), "rpc:call returns a thrown value as its result")
+            #expect(await rpcResult(swift, peer, "erlang", "exit", [.atom("bye")])
+                    == .failure(.exit(node: peer, reason: .atom("bye"))))
+            #expect(await rpcResult(swift, peer, "erlang", "throw", [.atom("ball")])
+                    == .success(.atom("ball")), "rpc:call returns a thrown value as its result")
             let undef = await rpcResult(swift, peer, "nomod", "nofun", [])
-            #expect(undef == .failure(.exit(node: peer, reason: .tuple("undef", .list([.tuple("nomod", "nofun", .nil, .nil)])))),
+            #expect(undef == .failure(.exit(node: peer, reason: .tuple("undef", .list([.tuple("nomod", .atom("nofun"), .nil, .nil)])))),
                     "\(undef)")
             if case .failure(let e) = undef {
-                #expect(e.term == .tuple("badrpc", .tuple("EXIT", .tuple("undef", .list([.tuple("nomod", "nofun", .nil, .nil)])))))
+                #expect(e.term == .tuple("badrpc", .tuple("EXIT", .tuple("undef", .list([.tuple("nomod", .atom("nofun"), .nil, .nil)])))))
             }
             #expect(await rpcResult(swift, peer, "timer", "sleep", [3000], timeout: .milliseconds(300)) == .failure(.timeout(node: peer, after: .milliseconds(300))))
 
@@ -173,17 +173,17 @@ import Testing
                 \(Self.idle)
                 """)
             await #expect(throws: CallError.noproc(server: .name("nosuch", node: peer))) {
-                try await swift.call(.name("nosuch", node: peer), "hi", timeout: .seconds(5))
+                try await swift.call(.name("nosuch", node: peer), .atom("hi"), timeout: .seconds(5))
             }
-            await #expect(throws: CallError.exit(server: .name("quitter", node: peer), reason: "bye")) {
-                try await swift.call(.name("quitter", node: peer), "hi", timeout: .seconds(5))
+            await #expect(throws: CallError.exit(server: .name("quitter", node: peer), reason: .atom("bye"))) {
+                try await swift.call(.name("quitter", node: peer), .atom("hi"), timeout: .seconds(5))
             }
             await #expect(throws: CallError.timeout(server: .name("silent", node: peer), after: .milliseconds(300))) {
-                try await swift.call(.name("silent", node: peer), "hi", timeout: .milliseconds(300))
+                try await swift.call(.name("silent", node: peer), .atom("hi"), timeout: .milliseconds(300))
             }
             let nobody = Atom(world.nodeName(TestEnvironment.uniqueName("nobody")))
             await #expect(throws: CallError.nodedown(server: .name("x", node: nobody), node: nobody)) {
-                try await swift.call(.name("x", node: nobody), "hi", timeout: .seconds(5))
+                try await swift.call(.name("x", node: nobody), .atom("hi"), timeout: .seconds(5))
             }
             do throws(SpawnError) {
                 _ = try await swift.spawn(on: nobody, module: "erlang", function: "node", arguments: [])
@@ -200,8 +200,8 @@ import Testing
             swift.spawn { p in
                 probe.deliver(try await p.call(.name("net_kernel", node: peer), .tuple("is_auth", .atom(p.node.name))))
                 p.monitorNode(peer)
-                probe.deliver("monitoring")
-                probe.deliver(await p.receive(timeout: .seconds(20)) ?? "none")
+                probe.deliver(.atom("monitoring"))
+                probe.deliver(await p.receive(timeout: .seconds(20)) ?? .atom("none"))
             }
             #expect(await probe.receive(timeout: .seconds(10), matching: { _ in true }) == "yes")
             #expect(await probe.receive(timeout: .seconds(10), matching: { _ in true }) == "monitoring")
@@ -252,9 +252,9 @@ import Testing
                 Issue.record("\(raised)")
                 return
             }
-            #expect(exception["__struct__"] == "Elixir.RuntimeError" && exception["message"] == .string("boom"))
-            #expect(await rpcResult(swift, peer, "Elixir.Code", "eval_string", [.string("throw(:ball)")]) == .success("ball"))
-            #expect(await rpcResult(swift, peer, "Elixir.Code", "eval_string", [.string("exit(:bye)")]) == .failure(.exit(node: peer, reason: "bye")))
+            #expect(exception[.atom("__struct__")] == "Elixir.RuntimeError" && exception[.atom("message")] == .string("boom"))
+            #expect(await rpcResult(swift, peer, "Elixir.Code", "eval_string", [.string("throw(:ball)")]) == .success(.atom("ball")))
+            #expect(await rpcResult(swift, peer, "Elixir.Code", "eval_string", [.string("exit(:bye)")]) == .failure(.exit(node: peer, reason: .atom("bye"))))
 
             let wrong = await connectError(swift, stranger)
             #expect(wrong?.code == .wrongCookie, "\(String(describing: wrong))")

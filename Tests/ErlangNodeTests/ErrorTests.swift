@@ -58,23 +58,23 @@ import Testing
         } catch {
             guard case .nodedown(let peer, let cause?) = error else { Issue.record("\(error)"); return }
             #expect(peer == "app@host.example.com" && cause.code == .nameKindMismatch)
-            #expect(error.term == .tuple("badrpc", "nodedown"))
+            #expect(error.term == .tuple("badrpc", .atom("nodedown")))
         }
     }
 
     // MARK: RPCError, SpawnError, RegistrationError
 
     @Test func rpcErrorsKeepTheTermRPCCallReturns() {
-        let stack: Term = .list([.tuple("erlang", "error", .list(["boom"]), .nil)])
+        let stack: Term = .list([.tuple("erlang", .atom("error"), .list([.atom("boom")]), .nil)])
         let raised = RPCError.badrpc(.tuple("EXIT", .tuple("boom", stack)), node: "n@h")
         #expect(raised == .exit(node: "n@h", reason: .tuple("boom", stack)))
         #expect(raised.term == .tuple("badrpc", .tuple("EXIT", .tuple("boom", stack))))
         #expect(raised.description.contains("raised boom"))
-        #expect(RPCError.badrpc("nodedown", node: "n@h") == .nodedown("n@h"))
-        #expect(RPCError.nodedown("n@h").term == .tuple("badrpc", "nodedown"))
-        #expect(RPCError.timeout(node: "n@h", after: .seconds(1)).term == .tuple("badrpc", "timeout"))
-        #expect(RPCError.badrpc("notsup", node: "n@h") == .badrpc(node: "n@h", reason: "notsup"))
-        let undef = RPCError.exit(node: "n@h", reason: .tuple("undef", .list([.tuple("m", "f", .list([1, 2]), .nil)])))
+        #expect(RPCError.badrpc(.atom("nodedown"), node: "n@h") == .nodedown("n@h"))
+        #expect(RPCError.nodedown("n@h").term == .tuple("badrpc", .atom("nodedown")))
+        #expect(RPCError.timeout(node: "n@h", after: .seconds(1)).term == .tuple("badrpc", .atom("timeout")))
+        #expect(RPCError.badrpc(.atom("notsup"), node: "n@h") == .badrpc(node: "n@h", reason: .atom("notsup")))
+        let undef = RPCError.exit(node: "n@h", reason: .tuple("undef", .list([.tuple("m", .atom("f"), .list([1, 2]), .nil)])))
         #expect(undef.description.contains("undefined function m:f/2"), "\(undef)")
         #expect(SpawnError.refused(node: "n@h", reason: "notsup").description.contains("notsup"))
     }
@@ -82,7 +82,7 @@ import Testing
     @Test func registrationErrorsNameTheNameAndThePid() throws {
         let node = Node(name: "t@h")
         let a = node.spawn { p in _ = await p.receive(timeout: .seconds(30)) }
-        defer { node.exit(a, reason: "kill", from: a) }
+        defer { node.exit(a, reason: .atom("kill"), from: a) }
         let dead = Pid(node: "t@h", id: 99_999, serial: 0, creation: 1)
         #expect(throws: RegistrationError.notAlive(dead, name: "ghost")) { try node.register("ghost", dead) }
         #expect(RegistrationError.notAlive(dead, name: "ghost").description.contains("ghost"))
@@ -97,26 +97,26 @@ import Testing
     @Test func localCallErrorsSayWhatHappened() async throws {
         let node = Node(name: "t@h")
         await #expect(throws: CallError.noproc(server: .name("nobody", node: nil))) {
-            try await node.call(.name("nobody", node: nil), "hi", timeout: .seconds(2))
+            try await node.call(.name("nobody", node: nil), .atom("hi"), timeout: .seconds(2))
         }
         let quitter = node.spawn { p in
             _ = await p.receive()
-            throw ProcessExit("bye")
+            throw ProcessExit(.atom("bye"))
         }
-        await #expect(throws: CallError.exit(server: .pid(quitter), reason: "bye")) {
-            try await node.call(.pid(quitter), "hi", timeout: .seconds(2))
+        await #expect(throws: CallError.exit(server: .pid(quitter), reason: .atom("bye"))) {
+            try await node.call(.pid(quitter), .atom("hi"), timeout: .seconds(2))
         }
         let silent = node.spawn { p in _ = await p.receive(timeout: .seconds(30)) ; _ = await p.receive(timeout: .seconds(30)) }
-        defer { node.exit(silent, reason: "kill", from: silent) }
+        defer { node.exit(silent, reason: .atom("kill"), from: silent) }
         do {
-            _ = try await node.call(.pid(silent), "hi", timeout: .milliseconds(100))
+            _ = try await node.call(.pid(silent), .atom("hi"), timeout: .milliseconds(100))
             Issue.record("answered")
         } catch {
             #expect(error == .timeout(server: .pid(silent), after: .milliseconds(100)))
             #expect(error.exitReason == "timeout")
             #expect(error.description.contains("timed out"))
         }
-        #expect(CallError.nodedown(server: .name("s", node: "n@h"), node: "n@h").exitReason == .tuple("nodedown", "n@h"))
+        #expect(CallError.nodedown(server: .name("s", node: "n@h"), node: "n@h").exitReason == .tuple("nodedown", .atom("n@h")))
     }
 
     @Test func processCallUsesItsOwnMailboxAndKeepsOtherMessages() async throws {
@@ -127,15 +127,15 @@ import Testing
                 caller.reply(.tuple("echo", request))
             }
         }
-        defer { node.exit(server, reason: "kill", from: server) }
+        defer { node.exit(server, reason: .atom("kill"), from: server) }
         let probe = Mailbox()
         node.spawn { p in
-            p.send("early", to: p.pid)
-            let reply = try await p.call(.pid(server), "ping")
+            p.send(.atom("early"), to: p.pid)
+            let reply = try await p.call(.pid(server), .atom("ping"))
             let early = await p.receive(timeout: .seconds(1))
-            probe.deliver(.tuple(reply, early ?? "none"))
+            probe.deliver(.tuple(reply, early ?? .atom("none")))
         }
-        #expect(await probe.receive(timeout: .seconds(5), matching: { _ in true }) == .tuple(.tuple("echo", "ping"), "early"))
+        #expect(await probe.receive(timeout: .seconds(5), matching: { _ in true }) == .tuple(.tuple("echo", .atom("ping")), .atom("early")))
     }
 
     @Test func spawnLinkAndSpawnMonitorAreInPlaceBeforeTheChildRuns() async throws {
@@ -143,12 +143,12 @@ import Testing
         let probe = Mailbox()
         node.spawn { p in
             p.trapExit(true)
-            let child = p.spawnLink { _ in throw ProcessExit("at_once") }
+            let child = p.spawnLink { _ in throw ProcessExit(.atom("at_once")) }
             let exit = await p.receive(timeout: .seconds(5)) { $0.tagged("EXIT") != nil }
-            probe.deliver(.tuple("link", exit ?? "none", .pid(child)))
-            let (watched, ref) = p.spawnMonitor { _ in throw ProcessExit("gone") }
+            probe.deliver(.tuple("link", exit ?? .atom("none"), .pid(child)))
+            let (watched, ref) = p.spawnMonitor { _ in throw ProcessExit(.atom("gone")) }
             let down = await p.receive(timeout: .seconds(5)) { $0.tagged("DOWN")?.first == .reference(ref) }
-            probe.deliver(.tuple("monitor", down?[4] ?? "none", .pid(watched)))
+            probe.deliver(.tuple("monitor", down?[4] ?? .atom("none"), .pid(watched)))
         }
         let link = await probe.receive(timeout: .seconds(5), matching: { $0[0] == "link" })
         #expect(link?[1]?[2] == "at_once", "\(String(describing: link))")
@@ -161,9 +161,9 @@ import Testing
         let probe = Mailbox()
         node.spawn { p in
             p.monitorNode("other@h")
-            probe.deliver(await p.receive(timeout: .seconds(5)) ?? "none")
+            probe.deliver(await p.receive(timeout: .seconds(5)) ?? .atom("none"))
         }
-        #expect(await probe.receive(timeout: .seconds(5), matching: { _ in true }) == .tuple("nodedown", "other@h"))
+        #expect(await probe.receive(timeout: .seconds(5), matching: { _ in true }) == .tuple("nodedown", .atom("other@h")))
     }
 
     // MARK: the group leader
@@ -172,38 +172,38 @@ import Testing
         let node = Node(name: "t@h")
         let printed = Mailbox()
         let leader = GroupLeader.start(on: node) { text in printed.deliver(.string(text)) }
-        defer { node.exit(leader, reason: "kill", from: leader) }
+        defer { node.exit(leader, reason: .atom("kill"), from: leader) }
         let probe = Mailbox()
         node.spawn { p in
             let requests: [Term] = [
-                .tuple("put_chars", "unicode", .binary(Array("héllo\n".utf8))),
-                .tuple("put_chars", "latin1", .binary([0x63, 0x61, 0x66, 0xE9])),
+                .tuple("put_chars", .atom("unicode"), .binary(Array("héllo\n".utf8))),
+                .tuple("put_chars", .atom("latin1"), .binary([0x63, 0x61, 0x66, 0xE9])),
                 .tuple("put_chars", .list([104, 105, .binary(Array("!".utf8))])),
-                .tuple("requests", .list([.tuple("put_chars", "unicode", .list([97])), .tuple("put_chars", "unicode", .list([98]))])),
-                "getopts",
+                .tuple("requests", .list([.tuple("put_chars", .atom("unicode"), .list([97])), .tuple("put_chars", .atom("unicode"), .list([98]))])),
+                .atom("getopts"),
                 .tuple("setopts", .list([.tuple("binary", .true)])),
-                .tuple("get_line", "unicode", .list([])),
-                .tuple("get_chars", "unicode", .list([]), 3),
-                .tuple("get_geometry", "columns"),
-                .tuple("put_chars", "unicode", "not_chardata"),
+                .tuple("get_line", .atom("unicode"), .list([])),
+                .tuple("get_chars", .atom("unicode"), .list([]), 3),
+                .tuple("get_geometry", .atom("columns")),
+                .tuple("put_chars", .atom("unicode"), .atom("not_chardata")),
                 // The MFA form from a local process: io_lib lives on BEAM nodes only.
-                .tuple("put_chars", "unicode", "io_lib", "format", .list([.list([126, 112]), .list([1])])),
+                .tuple("put_chars", .atom("unicode"), .atom("io_lib"), .atom("format"), .list([.list([126, 112]), .list([1])])),
             ]
             for (i, request) in requests.enumerated() {
                 p.send(.tuple("io_request", .pid(p.pid), .int(i), request), to: leader)
                 let reply = await p.receive(timeout: .seconds(5)) { $0.tagged("io_reply")?.first == .int(i) }
-                probe.deliver(.tuple(.int(i), reply?[2] ?? "none"))
+                probe.deliver(.tuple(.int(i), reply?[2] ?? .atom("none")))
             }
         }
         var replies: [Term] = []
-        for _ in 0..<11 { replies.append(await probe.receive(timeout: .seconds(5), matching: { _ in true })?[1] ?? "none") }
+        for _ in 0..<11 { replies.append(await probe.receive(timeout: .seconds(5), matching: { _ in true })?[1] ?? .atom("none")) }
         #expect(Array(replies[0...3]) == [.ok, .ok, .ok, .ok])
-        #expect(replies[4] == .list([.tuple("binary", .false), .tuple("encoding", "unicode")]))
+        #expect(replies[4] == .list([.tuple("binary", .false), .tuple("encoding", .atom("unicode"))]))
         #expect(replies[5] == .ok)
         #expect(replies[6] == "eof" && replies[7] == "eof")
-        #expect(replies[8] == .tuple("error", "request"))
-        #expect(replies[9] == .tuple("error", "put_chars"))
-        #expect(replies[10] == .tuple("error", "format"))
+        #expect(replies[8] == .tuple("error", .atom("request")))
+        #expect(replies[9] == .tuple("error", .atom("put_chars")))
+        #expect(replies[10] == .tuple("error", .atom("format")))
         var text: [String] = []
         for _ in 0..<5 { text.append(await printed.receive(timeout: .seconds(5), matching: { _ in true })?.stringValue ?? "?") }
         #expect(text == ["héllo\n", "café", "hi!", "a", "b"])

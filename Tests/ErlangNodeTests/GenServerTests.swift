@@ -7,7 +7,7 @@ import Testing
 /// A server for the tests: its requests say what to return.
 private struct TestServer: GenServer {
     var initDelay: Duration = .zero
-    var initResult: Term = "ok"
+    var initResult: Term = .atom("ok")
     var trapExits = false
     /// Gets `{terminated, Reason, State}` from `terminate`.
     var observer: Pid?
@@ -19,8 +19,8 @@ private struct TestServer: GenServer {
         if trapExits { context.trapExit(true) }
         switch initResult {
         case "ignore": return .ignore
-        case "crash": throw ErlangError("init_boom")
-        case "continue": return .ok(1, .continue("load"))
+        case "crash": throw ErlangError(.atom("init_boom"))
+        case "continue": return .ok(1, .continue(.atom("load")))
         default:
             if let stop = initResult.tagged("stop") { return .stop(reason: stop[0]) }
             return .ok(initDelay > .zero ? 42 : 0)
@@ -34,29 +34,29 @@ private struct TestServer: GenServer {
         case "incr":
             state += 1
             return .reply(.integer(state))
-        case "self": return .reply(.tuple(.pid(context.pid), .atom(context.node.name), context.name.map { .atom($0) } ?? "undefined"))
+        case "self": return .reply(.tuple(.pid(context.pid), .atom(context.node.name), context.name.map { .atom($0) } ?? .atom("undefined")))
         case "later":
             // Deferred: answered from another process after a while.
             let node = context.node
             node.spawn { p in
                 _ = await p.receive(timeout: .milliseconds(50))
-                caller.reply("later_reply")
+                caller.reply(.atom("later_reply"))
             }
             return .noreply
-        case "crash": throw ErlangError("boom")
-        case "swift_crash": throw GenServerStateError(term: "x")
-        case "exit": throw ProcessExit("bye")
-        case "stop_reply": return .stop(reason: "normal", reply: "bye_reply")
-        case "stop": return .stop(reason: "custom_stop")
-        case "timeout": return .reply("ok", .timeout(.milliseconds(50)))
-        case "hibernate": return .reply("ok", .hibernate)
-        case "continue": return .reply("ok", .continue("after_call"))
-        default: return .reply(.tuple("error", "unknown_call"))
+        case "crash": throw ErlangError(.atom("boom"))
+        case "swift_crash": throw GenServerStateError(term: .atom("x"))
+        case "exit": throw ProcessExit(.atom("bye"))
+        case "stop_reply": return .stop(reason: .atom("normal"), reply: .atom("bye_reply"))
+        case "stop": return .stop(reason: .atom("custom_stop"))
+        case "timeout": return .reply(.atom("ok"), .timeout(.milliseconds(50)))
+        case "hibernate": return .reply(.atom("ok"), .hibernate)
+        case "continue": return .reply(.atom("ok"), .continue(.atom("after_call")))
+        default: return .reply(.tuple("error", .atom("unknown_call")))
         }
     }
 
     func handleCast(_ request: Term, state: inout Int64, context: GenServerContext) async throws -> GenServerResult {
-        if request == "crash" { throw ErlangError("cast_boom") }
+        if request == "crash" { throw ErlangError(.atom("cast_boom")) }
         if let set = request.tagged("set"), let v = set[0].intValue { state = Int64(v) }
         return .noreply
     }
@@ -80,32 +80,32 @@ private struct TestServer: GenServer {
 
 @Suite struct GenServerTests {
     private func call(_ node: Node, _ target: MonitorTarget, _ request: Term) async -> Term? {
-        try? await node.genCall(target, label: "$gen_call", request).get()
+        try? await node.genCall(target, label: .atom("$gen_call"), request).get()
     }
 
     @Test func startReturnsAfterInitThenCallsAndCasts() async throws {
         let node = Node(name: "gs@h")
         let pid = try await node.startGenServer(TestServer(initDelay: .milliseconds(100)), name: "srv")
         #expect(node.whereis("srv") == pid)
-        #expect(await call(node, .name("srv", node: nil), "get") == 42)
-        #expect(await call(node, .pid(pid), "incr") == 43)
-        #expect(await call(node, .pid(pid), "self") == .tuple(.pid(pid), "gs@h", "srv"))
+        #expect(await call(node, .name("srv", node: nil), .atom("get")) == 42)
+        #expect(await call(node, .pid(pid), .atom("incr")) == 43)
+        #expect(await call(node, .pid(pid), .atom("self")) == .tuple(.pid(pid), .atom("gs@h"), .atom("srv")))
         node.cast(.name("srv", node: nil), .tuple("set", 7))
-        #expect(await call(node, .pid(pid), "get") == 7)
-        #expect(await call(node, .pid(pid), "later") == "later_reply")
+        #expect(await call(node, .pid(pid), .atom("get")) == 7)
+        #expect(await call(node, .pid(pid), .atom("later")) == "later_reply")
     }
 
     @Test func initFailuresFailTheStart() async throws {
         let node = Node(name: "gs@h")
         let probe = Probe(node)
         await #expect(throws: GenServerStartError.initFailed(reason: .tuple("init_boom", .nil))) {
-            try await node.startGenServer(TestServer(initResult: "crash"), name: "a")
+            try await node.startGenServer(TestServer(initResult: .atom("crash")), name: "a")
         }
         #expect(node.whereis("a") == nil)
-        await #expect(throws: GenServerStartError.initFailed(reason: "nope")) {
-            try await node.startGenServer(TestServer(initResult: .tuple("stop", "nope")))
+        await #expect(throws: GenServerStartError.initFailed(reason: .atom("nope"))) {
+            try await node.startGenServer(TestServer(initResult: .tuple("stop", .atom("nope"))))
         }
-        await #expect(throws: GenServerStartError.ignored) { try await node.startGenServer(TestServer(initResult: "ignore")) }
+        await #expect(throws: GenServerStartError.ignored) { try await node.startGenServer(TestServer(initResult: .atom("ignore"))) }
         await #expect(throws: GenServerStartError.alreadyStarted(probe.pid)) {
             try node.register("taken", probe.pid)
             try await node.startGenServer(TestServer(), name: "taken")
@@ -122,33 +122,33 @@ private struct TestServer: GenServer {
         node.spawn { p in
             p.trapExit(true)
             do {
-                _ = try await p.startGenServer(TestServer(initResult: .tuple("stop", "nope")), link: true)
+                _ = try await p.startGenServer(TestServer(initResult: .tuple("stop", .atom("nope"))), link: true)
             } catch let error as GenServerStartError {
                 outcome.withLock { $0.append(error.reason) }
             }
             outcome.withLock { $0.append(.integer(Int64(p.handle.count))) }
-            p.send("done", to: done.pid)
+            p.send(.atom("done"), to: done.pid)
         }
         #expect(await done.next() == "done")
-        #expect(outcome.withLock { $0 } == ["nope", 0])
+        #expect(outcome.withLock { $0 } == [.atom("nope"), 0])
     }
 
     @Test func timeoutContinueAndHibernate() async throws {
         let node = Node(name: "gs@h")
         let probe = Probe(node)
-        let pid = try await node.startGenServer(TestServer(initResult: "continue", observer: probe.pid))
+        let pid = try await node.startGenServer(TestServer(initResult: .atom("continue"), observer: probe.pid))
         // init's continue runs before any message.
-        #expect(await probe.next() == .tuple("continued", "load", 1))
-        #expect(await call(node, .pid(pid), "get") == 101)
-        #expect(await call(node, .pid(pid), "timeout") == "ok")
-        #expect(await probe.next() == .tuple("info", "timeout"))
-        #expect(await call(node, .pid(pid), "get") == -1)
-        #expect(await call(node, .pid(pid), "continue") == "ok")
-        #expect(await probe.next() == .tuple("continued", "after_call", -1))
-        #expect(await call(node, .pid(pid), "hibernate") == "ok")
+        #expect(await probe.next() == .tuple("continued", .atom("load"), 1))
+        #expect(await call(node, .pid(pid), .atom("get")) == 101)
+        #expect(await call(node, .pid(pid), .atom("timeout")) == "ok")
+        #expect(await probe.next() == .tuple("info", .atom("timeout")))
+        #expect(await call(node, .pid(pid), .atom("get")) == -1)
+        #expect(await call(node, .pid(pid), .atom("continue")) == "ok")
+        #expect(await probe.next() == .tuple("continued", .atom("after_call"), -1))
+        #expect(await call(node, .pid(pid), .atom("hibernate")) == "ok")
         let handle = try #require(node.handle(of: pid))
         #expect(await eventually { handle.record.withLock { $0.task == nil } }, "the hibernating server still has a task")
-        #expect(await call(node, .pid(pid), "get") == 99)
+        #expect(await call(node, .pid(pid), .atom("get")) == 99)
     }
 
     @Test func stopRunsTerminateAndExitsWithTheReason() async throws {
@@ -157,15 +157,15 @@ private struct TestServer: GenServer {
         let a = try await node.startGenServer(TestServer(observer: probe.pid), name: "stopper")
         async let down = probe.exitReason(of: a)
         try await Task.sleep(for: .milliseconds(20))
-        #expect(await call(node, .pid(a), "stop_reply") == "bye_reply")
-        #expect(await probe.next { $0.tagged("terminated") != nil } == .tuple("terminated", "normal", 0))
+        #expect(await call(node, .pid(a), .atom("stop_reply")) == "bye_reply")
+        #expect(await probe.next { $0.tagged("terminated") != nil } == .tuple("terminated", .atom("normal"), 0))
         #expect(await down == "normal")
         #expect(node.whereis("stopper") == nil)
 
         let b = try await node.startGenServer(TestServer(observer: probe.pid))
         async let downB = probe.exitReason(of: b)
         try await Task.sleep(for: .milliseconds(20))
-        #expect(await call(node, .pid(b), "stop") == nil)
+        #expect(await call(node, .pid(b), .atom("stop")) == nil)
         #expect(await downB == "custom_stop")
     }
 
@@ -174,10 +174,10 @@ private struct TestServer: GenServer {
         let node = Node(name: "gs@h", logger: capture.logger("gs"))
         let probe = Probe(node)
         let cases: [(Term, Bool, Term)] = [
-            ("crash", true, .tuple("boom", .nil)),
-            ("exit", true, "bye"),
-            ("swift_crash", true, .tuple(.tuple("swift_error", .string(String(describing: GenServerStateError(term: "x")))), .nil)),
-            ("crash", false, .tuple("cast_boom", .nil)),
+            (.atom("crash"), true, .tuple("boom", .nil)),
+            (.atom("exit"), true, .atom("bye")),
+            (.atom("swift_crash"), true, .tuple(.tuple("swift_error", .string(String(describing: GenServerStateError(term: .atom("x"))))), .nil)),
+            (.atom("crash"), false, .tuple("cast_boom", .nil)),
         ]
         for (request, isCall, reason) in cases {
             let pid = try await node.startGenServer(TestServer(observer: probe.pid), name: "crashy")
@@ -205,14 +205,14 @@ private struct TestServer: GenServer {
             let pid = try await p.startGenServer(TestServer(trapExits: true, observer: probe.pid), link: true)
             server.withLock { $0 = pid }
             _ = await p.receive()
-            throw ProcessExit("parent_gone")
+            throw ProcessExit(.atom("parent_gone"))
         }
         #expect(await eventually { server.withLock { $0 } != nil })
         let pid = try #require(server.withLock { $0 })
         async let down = probe.exitReason(of: pid)
         try await Task.sleep(for: .milliseconds(20))
-        node.send("go", to: parent)
-        #expect(await probe.next { $0.tagged("terminated") != nil } == .tuple("terminated", "parent_gone", 0))
+        node.send(.atom("go"), to: parent)
+        #expect(await probe.next { $0.tagged("terminated") != nil } == .tuple("terminated", .atom("parent_gone"), 0))
         #expect(await down == "parent_gone")
     }
 
@@ -220,36 +220,36 @@ private struct TestServer: GenServer {
         let node = Node(name: "gs@h")
         let pid = try await node.startGenServer(TestServer(), name: "sysd")
         let target = MonitorTarget.name("sysd", node: nil)
-        #expect(await call(node, target, "incr") == 1)
-        #expect(try await node.systemCall(target, "get_state").get() == .tuple("ok", 1))
+        #expect(await call(node, target, .atom("incr")) == 1)
+        #expect(try await node.systemCall(target, .atom("get_state")).get() == .tuple("ok", 1))
 
-        let status = try await node.systemCall(target, "get_status").get()
+        let status = try await node.systemCall(target, .atom("get_status")).get()
         let parts = try #require(status.tupleElements)
-        #expect(parts.count == 4 && parts[0] == "status" && parts[1] == .pid(pid) && parts[2] == .tuple("module", "gen_server"))
+        #expect(parts.count == 4 && parts[0] == "status" && parts[1] == .pid(pid) && parts[2] == .tuple("module", .atom("gen_server")))
         let items = try #require(parts[3].listElements)
         #expect(items.count == 5)
         #expect(items[1] == "running" && items[2] == .pid(pid) && items[3] == .list([]))
         #expect(items[4].erlangText().contains("{data,[{\"State\",1}]}"), "\(items[4].erlangText())")
 
-        #expect(try await node.systemCall(target, "suspend").get() == "ok")
-        #expect(try await node.systemCall(target, "get_status").get()[3]?[1] == "suspended")
+        #expect(try await node.systemCall(target, .atom("suspend")).get() == "ok")
+        #expect(try await node.systemCall(target, .atom("get_status")).get()[3]?[1] == "suspended")
         // Suspended: calls wait (here: time out), casts queue; both go through after resume.
-        #expect(await node.genCall(target, label: "$gen_call", "get", timeout: .milliseconds(100)) == .failure(GenCallFailure(reason: "timeout")))
+        #expect(await node.genCall(target, label: .atom("$gen_call"), .atom("get"), timeout: .milliseconds(100)) == .failure(GenCallFailure(reason: .atom("timeout"))))
         node.cast(target, .tuple("set", 5))
-        #expect(try await node.systemCall(target, "resume").get() == "ok")
-        #expect(await call(node, target, "get") == 5)
+        #expect(try await node.systemCall(target, .atom("resume")).get() == "ok")
+        #expect(await call(node, target, .atom("get")) == 5)
 
         // replace_state with something no Swift node can run: refused cleanly, the state kept.
-        let refused = try await node.systemCall(target, .tuple("replace_state", "not_a_fun")).get()
+        let refused = try await node.systemCall(target, .tuple("replace_state", .atom("not_a_fun"))).get()
         #expect(refused.tagged("error")?.first?.tagged("callback_failed") != nil, "\(refused)")
-        #expect(try await node.systemCall(target, "get_state").get() == .tuple("ok", 5))
-        #expect(try await node.systemCall(target, .tuple("debug", .tuple("log", "get"))).get() == .tuple("ok", .list([])))
-        #expect(try await node.systemCall(target, "what").get() == .tuple("error", .tuple("unknown_system_msg", "what")))
+        #expect(try await node.systemCall(target, .atom("get_state")).get() == .tuple("ok", 5))
+        #expect(try await node.systemCall(target, .tuple("debug", .tuple("log", .atom("get")))).get() == .tuple("ok", .list([])))
+        #expect(try await node.systemCall(target, .atom("what")).get() == .tuple("error", .tuple("unknown_system_msg", .atom("what"))))
 
         let probe = Probe(node)
         async let down = probe.exitReason(of: pid)
         try await Task.sleep(for: .milliseconds(20))
-        #expect(try await node.systemCall(target, .tuple("terminate", "shutdown")).get() == "ok")
+        #expect(try await node.systemCall(target, .tuple("terminate", .atom("shutdown"))).get() == "ok")
         #expect(await down == "shutdown")
     }
 
@@ -265,7 +265,7 @@ private struct TestServer: GenServer {
         #expect(Text().term(for: "hi") == .string("hi"))
         #expect(try Text().state(from: .string("yo"), current: "") == "yo")
         #expect(TestServer().term(for: 3) == 3)
-        #expect(throws: GenServerStateError.self) { try TestServer().state(from: "x", current: 0) }
+        #expect(throws: GenServerStateError.self) { try TestServer().state(from: .atom("x"), current: 0) }
         #expect(Plain().module == "Plain")
     }
 }

@@ -22,7 +22,7 @@ import Testing
         try node.register("server", node.spawn { p in
             while let m = await p.receive() {
                 if let from = m.tagged("hi")?.first?.pidValue {
-                    p.send("hi", to: from)
+                    p.send(.atom("hi"), to: from)
                 } else if let echo = m.tagged("echo"), echo.count == 2, let from = echo[1].pidValue {
                     p.send(.tuple("echo_reply", echo[0]), to: from)
                 }
@@ -30,7 +30,7 @@ import Testing
         })
         node.register(module: "s", function: "send_node", arity: 1) { p, a in
             if let to = a[0].pidValue { p.send(.atom(p.node.name), to: to) }
-            return "ok"
+            return .atom("ok")
         }
         node.register(module: "calc", function: "add", arity: 2) { _, a in .integer(Int64(a[0].intValue! + a[1].intValue!)) }
     }
@@ -111,7 +111,7 @@ import Testing
             #expect(try await swift.rpc(peer, "erlang", "nodes", []) == .list([.atom(swift.name)]))
             let spawned = Mailbox()
             swift.spawn { p in
-                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "hello"])
+                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), .atom("hello")])
                 if let m = await p.receive(timeout: .seconds(5), where: { $0 == "hello" }) { _ = spawned.deliver(m) }
             }
             #expect(await spawned.receive(timeout: .seconds(10), matching: { _ in true }) == "hello")
@@ -173,10 +173,10 @@ import Testing
             #expect(b.nodes(.visible) == [a.name])
             let reply = Mailbox()
             a.spawn { p in
-                p.send(.tuple("echo", "over_ipv6", .pid(p.pid)), to: "server", on: b.name)
+                p.send(.tuple("echo", .atom("over_ipv6"), .pid(p.pid)), to: "server", on: b.name)
                 if let m = await p.receive(timeout: .seconds(5)) { _ = reply.deliver(m) }
             }
-            #expect(await reply.receive(timeout: .seconds(10), matching: { _ in true }) == .tuple("echo_reply", "over_ipv6"))
+            #expect(await reply.receive(timeout: .seconds(10), matching: { _ in true }) == .tuple("echo_reply", .atom("over_ipv6")))
             #expect(try await a.rpc(b.name, "calc", "add", [.integer(40), .integer(2)]) == .integer(42))
             #expect(try await b.rpc(a.name, "erlang", "node", []) == .atom(a.name))
         }

@@ -13,37 +13,37 @@ import Testing
 
     @Test func exitSignalRulesWithoutTrapExit() {
         var s = ProcessSignals()
-        let v1 = s.exitSignal(from: local, reason: "normal", viaLink: false, fromSelf: false)
+        let v1 = s.exitSignal(from: local, reason: .atom("normal"), viaLink: false, fromSelf: false)
         #expect(v1 == .ignored)
-        let v2 = s.exitSignal(from: me, reason: "normal", viaLink: false, fromSelf: true)
-        #expect(v2 == .terminate(reason: "normal"))
+        let v2 = s.exitSignal(from: me, reason: .atom("normal"), viaLink: false, fromSelf: true)
+        #expect(v2 == .terminate(reason: .atom("normal")))
         s = ProcessSignals()
-        let v3 = s.exitSignal(from: local, reason: "kill", viaLink: false, fromSelf: false)
-        #expect(v3 == .terminate(reason: "killed"))
+        let v3 = s.exitSignal(from: local, reason: .atom("kill"), viaLink: false, fromSelf: false)
+        #expect(v3 == .terminate(reason: .atom("killed")))
         s = ProcessSignals()
-        let v4 = s.exitSignal(from: local, reason: "boom", viaLink: false, fromSelf: false)
-        #expect(v4 == .terminate(reason: "boom"))
+        let v4 = s.exitSignal(from: local, reason: .atom("boom"), viaLink: false, fromSelf: false)
+        #expect(v4 == .terminate(reason: .atom("boom")))
     }
 
     @Test func trapExitTurnsSignalsIntoMessagesExceptDirectKill() {
         var s = ProcessSignals()
         s.trapExit = true
-        let v5 = s.exitSignal(from: local, reason: "normal", viaLink: false, fromSelf: false)
-        #expect(v5 == .message(.tuple("EXIT", .pid(local), "normal")))
-        let v6 = s.exitSignal(from: remote, reason: "boom", viaLink: false, fromSelf: false)
-        #expect(v6 == .message(.tuple("EXIT", .pid(remote), "boom")))
+        let v5 = s.exitSignal(from: local, reason: .atom("normal"), viaLink: false, fromSelf: false)
+        #expect(v5 == .message(.tuple("EXIT", .pid(local), .atom("normal"))))
+        let v6 = s.exitSignal(from: remote, reason: .atom("boom"), viaLink: false, fromSelf: false)
+        #expect(v6 == .message(.tuple("EXIT", .pid(remote), .atom("boom"))))
         // `kill` through a link is an ordinary reason; sent directly it is untrappable.
         let v7 = s.link(local)
         #expect(v7)
-        let v8 = s.exitSignal(from: local, reason: "kill", viaLink: true, fromSelf: false)
-        #expect(v8 == .message(.tuple("EXIT", .pid(local), "kill")))
-        let v9 = s.exitSignal(from: local, reason: "kill", viaLink: false, fromSelf: false)
-        #expect(v9 == .terminate(reason: "killed"))
+        let v8 = s.exitSignal(from: local, reason: .atom("kill"), viaLink: true, fromSelf: false)
+        #expect(v8 == .message(.tuple("EXIT", .pid(local), .atom("kill"))))
+        let v9 = s.exitSignal(from: local, reason: .atom("kill"), viaLink: false, fromSelf: false)
+        #expect(v9 == .terminate(reason: .atom("killed")))
     }
 
     @Test func linkSignalsCountOnlyWhileLinked() {
         var s = ProcessSignals()
-        let v10 = s.exitSignal(from: remote, reason: "boom", viaLink: true, fromSelf: false)
+        let v10 = s.exitSignal(from: remote, reason: .atom("boom"), viaLink: true, fromSelf: false)
         #expect(v10 == .ignored)
         let v11 = s.link(remote)
         #expect(v11)
@@ -51,12 +51,12 @@ import Testing
         #expect(v12)
         let v13 = !s.unlink(remote)
         #expect(v13)
-        let v14 = s.exitSignal(from: remote, reason: "boom", viaLink: true, fromSelf: false)
+        let v14 = s.exitSignal(from: remote, reason: .atom("boom"), viaLink: true, fromSelf: false)
         #expect(v14 == .ignored)
         let v15 = s.link(remote)
         #expect(v15)
-        let v16 = s.exitSignal(from: remote, reason: "boom", viaLink: true, fromSelf: false)
-        #expect(v16 == .terminate(reason: "boom"))
+        let v16 = s.exitSignal(from: remote, reason: .atom("boom"), viaLink: true, fromSelf: false)
+        #expect(v16 == .terminate(reason: .atom("boom")))
         #expect(s.links.isEmpty)
     }
 
@@ -66,29 +66,29 @@ import Testing
         #expect(v17)
         let v18 = s.monitored(by: remote, object: .pid(me), reference: ref(1))
         #expect(v18)
-        let v19 = s.monitored(by: local, object: .tuple("srv", "a@h"), reference: ref(2))
+        let v19 = s.monitored(by: local, object: .tuple("srv", .atom("a@h")), reference: ref(2))
         #expect(v19)
         s.startMonitoring(.pid(other), reference: ref(3))
         s.startMonitoring(.name("x", node: "b@h"), reference: ref(4))
-        let terminated = s.terminate(reason: "boom")
+        let terminated = s.terminate(reason: .atom("boom"))
         let actions = try #require(terminated)
         #expect(Set(actions) == [
-            .exitLinked(local, reason: "boom"),
-            .exitLinked(remote, reason: "boom"),
-            .down(watcher: remote, reference: ref(1), object: .pid(me), reason: "boom"),
-            .down(watcher: local, reference: ref(2), object: .tuple("srv", "a@h"), reason: "boom"),
+            .exitLinked(local, reason: .atom("boom")),
+            .exitLinked(remote, reason: .atom("boom")),
+            .down(watcher: remote, reference: ref(1), object: .pid(me), reason: .atom("boom")),
+            .down(watcher: local, reference: ref(2), object: .tuple("srv", .atom("a@h")), reason: .atom("boom")),
             .demonitor(.pid(other), reference: ref(3)),
             .demonitor(.name("x", node: "b@h"), reference: ref(4)),
         ])
         #expect(!s.isAlive && s.exitReason == "boom")
-        let v20 = s.terminate(reason: "again")
+        let v20 = s.terminate(reason: .atom("again"))
         #expect(v20 == nil)
         // A dead process takes no new links or monitors, and ignores signals.
         let v21 = !s.link(local)
         #expect(v21)
         let v22 = !s.monitored(by: local, object: .pid(me), reference: ref(5))
         #expect(v22)
-        let v23 = s.exitSignal(from: local, reason: "kill", viaLink: false, fromSelf: false)
+        let v23 = s.exitSignal(from: local, reason: .atom("kill"), viaLink: false, fromSelf: false)
         #expect(v23 == .ignored)
     }
 
@@ -105,7 +105,7 @@ import Testing
         #expect(v27 == .pid(remote))
         let v28 = s.stopMonitoring(ref(2))
         #expect(v28 == nil)
-        let t29 = s.terminate(reason: "normal")
+        let t29 = s.terminate(reason: .atom("normal"))
         #expect(try #require(t29).isEmpty)
     }
 
@@ -125,9 +125,9 @@ import Testing
         let (messages, terminate) = s.nodeDown("b@h")
         #expect(terminate == nil)
         #expect(Set(messages) == [
-            .tuple("DOWN", .reference(ref(1)), "process", .pid(remote), "noconnection"),
-            .tuple("DOWN", .reference(ref(2)), "process", .tuple("srv", "b@h"), "noconnection"),
-            .tuple("EXIT", .pid(remote), "noconnection"),
+            .tuple("DOWN", .reference(ref(1)), .atom("process"), .pid(remote), .atom("noconnection")),
+            .tuple("DOWN", .reference(ref(2)), .atom("process"), .tuple("srv", .atom("b@h")), .atom("noconnection")),
+            .tuple("EXIT", .pid(remote), .atom("noconnection")),
         ])
         #expect(s.links == [other, local])
         #expect(s.monitoring.keys.sorted() == [ref(3)])
@@ -145,7 +145,7 @@ import Testing
         #expect(messages.isEmpty)
         #expect(terminate == "noconnection")
         // The node then terminates the process: the remaining link fires, the one to the dead node does not.
-        let t35 = s.terminate(reason: "noconnection")
-        #expect(try #require(t35) == [.exitLinked(local, reason: "noconnection")])
+        let t35 = s.terminate(reason: .atom("noconnection"))
+        #expect(try #require(t35) == [.exitLinked(local, reason: .atom("noconnection"))])
     }
 }

@@ -20,12 +20,12 @@ import Synchronization
         #expect(await mailbox.receive(timeout: .milliseconds(20), matching: { _ in true }) == nil)
         async let got = mailbox.receive(timeout: .seconds(10), matching: { $0 == "ping" })
         try? await Task.sleep(for: .milliseconds(20))
-        mailbox.deliver("other")
-        mailbox.deliver("ping")
+        mailbox.deliver(.atom("other"))
+        mailbox.deliver(.atom("ping"))
         #expect(await got == "ping")
         #expect(mailbox.count == 1)
         mailbox.close()
-        #expect(mailbox.deliver("late") == false)
+        #expect(mailbox.deliver(.atom("late")) == false)
     }
 
     @Test func processesExchangeMessagesInOrder() async {
@@ -48,19 +48,19 @@ import Synchronization
     @Test func linksAndMonitorsFireWithReasons() async throws {
         let node = Node(name: "t@h")
         let probe = Mailbox()
-        let victim = node.spawn { p in _ = await p.receive(); throw ProcessExit("bye") }
+        let victim = node.spawn { p in _ = await p.receive(); throw ProcessExit(.atom("bye")) }
         let trapper = node.spawn { p in
             p.trapExit(true)
             p.link(victim)
             let ref = p.monitor(.pid(victim))
-            p.send("go", to: victim)
+            p.send(.atom("go"), to: victim)
             for _ in 0..<2 { if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(.tuple(.reference(ref), m)) } }
         }
         _ = trapper
         var got: [Term] = []
         for _ in 0..<2 { if let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) { got.append(m) } }
         let messages = got.compactMap { $0[1] }
-        #expect(messages.contains(.tuple("EXIT", .pid(victim), "bye")))
+        #expect(messages.contains(.tuple("EXIT", .pid(victim), .atom("bye"))))
         #expect(messages.contains { $0.tagged("DOWN")?.last == "bye" })
         #expect(!node.isAlive(victim))
     }
@@ -70,9 +70,9 @@ import Synchronization
         let sleeper = { node.spawn { p in _ = await p.receive(timeout: .seconds(30)) } }
         let a = sleeper(), b = sleeper(), c = sleeper()
         let killer = node.spawn { _ in }
-        node.exit(a, reason: "normal", from: killer)
-        node.exit(b, reason: "kill", from: killer)
-        node.exit(c, reason: "custom", from: killer)
+        node.exit(a, reason: .atom("normal"), from: killer)
+        node.exit(b, reason: .atom("kill"), from: killer)
+        node.exit(c, reason: .atom("custom"), from: killer)
         #expect(node.isAlive(a), "normal is ignored by a process not trapping exits")
         #expect(!node.isAlive(b) && !node.isAlive(c))
         // Monitoring a dead pid or an unregistered name gives DOWN noproc at once.
@@ -81,8 +81,8 @@ import Synchronization
             let r2 = p.monitor(.name("nobody", node: nil))
             var downs: [Term] = []
             for _ in 0..<2 { if let m = await p.receive(timeout: .seconds(5)) { downs.append(m) } }
-            if downs.contains(.tuple("DOWN", .reference(r1), "process", .pid(b), "noproc")),
-               downs.contains(.tuple("DOWN", .reference(r2), "process", .tuple("nobody", "t@h"), "noproc")) {
+            if downs.contains(.tuple("DOWN", .reference(r1), .atom("process"), .pid(b), .atom("noproc"))),
+               downs.contains(.tuple("DOWN", .reference(r2), .atom("process"), .tuple("nobody", .atom("t@h")), .atom("noproc"))) {
                 try node.register("probe_ok", p.pid)
                 _ = await p.receive(timeout: .seconds(5))
             }
@@ -94,7 +94,7 @@ import Synchronization
             if !registered { try await Task.sleep(for: .milliseconds(20)) }
         }
         #expect(registered)
-        node.exit(a, reason: "kill", from: killer)
+        node.exit(a, reason: .atom("kill"), from: killer)
     }
 
     @Test func registryRules() async throws {
@@ -106,10 +106,10 @@ import Synchronization
         #expect(RegistrationError.nameTaken("server", by: a).description.contains("server"))
         #expect(RegistrationError.nameTaken("server", by: a).description.contains(".\(a.id).0>"))
         #expect(node.whereis("server") == a)
-        node.exit(a, reason: "kill", from: b)
+        node.exit(a, reason: .atom("kill"), from: b)
         #expect(node.whereis("server") == nil, "a dead process frees its name")
         try node.register("server", b)
-        node.exit(b, reason: "kill", from: b)
+        node.exit(b, reason: .atom("kill"), from: b)
     }
 }
 
@@ -132,19 +132,19 @@ import Synchronization
         }
         let refs = try #require(await probe.receive(timeout: .seconds(5)) { _ in true })
         let alias = try #require(refs[0]?.referenceValue), once = try #require(refs[1]?.referenceValue)
-        node.send("a1", toAlias: alias)
-        node.send("o1", toAlias: once)
-        node.send("o2", toAlias: once)  // dropped: a `once` alias is gone after one message
-        node.send("unalias", toAlias: alias)
+        node.send(.atom("a1"), toAlias: alias)
+        node.send(.atom("o1"), toAlias: once)
+        node.send(.atom("o2"), toAlias: once)  // dropped: a `once` alias is gone after one message
+        node.send(.atom("unalias"), toAlias: alias)
         var got: [Term] = []
         for _ in 0..<3 { if let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) { got.append(m) } }
-        node.send("a2", toAlias: alias)  // dropped: unaliased
-        node.send("stop", to: owner)
+        node.send(.atom("a2"), toAlias: alias)  // dropped: unaliased
+        node.send(.atom("stop"), to: owner)
         while let m = await probe.receive(timeout: .seconds(5), matching: { _ in true }) {
             got.append(m)
             if m == "stop" { break }
         }
-        #expect(got == ["a1", "o1", "unalias", "stop"])
+        #expect(got == [.atom("a1"), .atom("o1"), .atom("unalias"), .atom("stop")])
         // The owner is dead: its aliases are gone from the node's table.
         #expect(await eventually { !node.isAlive(owner) })
         #expect(node.aliases.withLock { $0.isEmpty })
@@ -155,27 +155,27 @@ import Synchronization
         let probe = Mailbox()
         let sleeper = node.spawnHibernating { p in
             let m = await p.receive(timeout: .seconds(5))
-            probe.deliver(.tuple("first", m ?? "none"))
+            probe.deliver(.tuple("first", m ?? .atom("none")))
             try p.hibernate { p in
                 let m = await p.receive(timeout: .seconds(5))
-                probe.deliver(.tuple("second", m ?? "none"))
-                throw ProcessExit("done")
+                probe.deliver(.tuple("second", m ?? .atom("none")))
+                throw ProcessExit(.atom("done"))
             }
         }
         let watcher = node.spawn { p in
             p.trapExit(true)
             p.link(sleeper)
-            probe.deliver("linked")
+            probe.deliver(.atom("linked"))
             if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(m) }
         }
         _ = watcher
         #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == "linked")
         #expect(node.isAlive(sleeper))
-        node.send("hello", to: sleeper)
-        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("first", "hello"))
-        node.send("again", to: sleeper)
-        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("second", "again"))
-        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("EXIT", .pid(sleeper), "done"))
+        node.send(.atom("hello"), to: sleeper)
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("first", .atom("hello")))
+        node.send(.atom("again"), to: sleeper)
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("second", .atom("again")))
+        #expect(await probe.receive(timeout: .seconds(5)) { _ in true } == .tuple("EXIT", .pid(sleeper), .atom("done")))
     }
 
     @Test func hibernatingProcessCanBeKilledAndMonitored() async throws {
@@ -184,11 +184,11 @@ import Synchronization
         let idle = node.spawnHibernating { _ in Issue.record("must not run") }
         node.spawn { p in
             let ref = p.monitor(.pid(idle))
-            p.exit(idle, reason: "kill")
+            p.exit(idle, reason: .atom("kill"))
             if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(.tuple(.reference(ref), m)) }
         }
         let got = try #require(await probe.receive(timeout: .seconds(5)) { _ in true })
-        #expect(got[1] == .tuple("DOWN", got[0]!, "process", .pid(idle), "killed"))
+        #expect(got[1] == .tuple("DOWN", got[0]!, .atom("process"), .pid(idle), .atom("killed")))
         #expect(!node.isAlive(idle))
     }
 
@@ -210,10 +210,10 @@ import Synchronization
         node.startGlobalServices()
         let probe = Mailbox()
         let garbage: [Term] = [
-            "junk", .integer(42), .tuple([]), .tuple("$gen_call"), .tuple("$gen_call", "notfrom", "get_known"),
-            .tuple("$gen_call", .tuple(.integer(1), .integer(2)), "get_known"), .tuple("$gen_cast"),
+            .atom("junk"), .integer(42), .tuple([]), .tuple("$gen_call"), .tuple("$gen_call", .atom("notfrom"), .atom("get_known")),
+            .tuple("$gen_call", .tuple(.integer(1), .integer(2)), .atom("get_known")), .tuple("$gen_cast"),
             .tuple("$gen_cast", .tuple("init_connect", 1, 2)), .tuple("$gen_cast", .tuple("init_connect", 1, 2, 3)),
-            .tuple("DOWN", "x"), .tuple("discover", "notapid"), .tuple("discover"), .list([1, 2, 3]),
+            .tuple("DOWN", .atom("x")), .tuple("discover", .atom("notapid")), .tuple("discover"), .list([1, 2, 3]),
         ]
         let me = node.spawn { p in
             for message in garbage {
@@ -222,8 +222,8 @@ import Synchronization
             }
             // A malformed lock id is refused, a real one granted; the servers are still alive and answering.
             let tag = Term.reference(p.makeReference())
-            p.send(.tuple("$gen_call", .tuple(.pid(p.pid), tag), .tuple("set_lock", "notatuple")), to: "global_name_server")
-            p.send(.tuple("$gen_call", .tuple(.pid(p.pid), tag), .tuple("set_lock", .tuple("res", "me"))), to: "global_name_server")
+            p.send(.tuple("$gen_call", .tuple(.pid(p.pid), tag), .tuple("set_lock", .atom("notatuple"))), to: "global_name_server")
+            p.send(.tuple("$gen_call", .tuple(.pid(p.pid), tag), .tuple("set_lock", .tuple("res", .atom("me")))), to: "global_name_server")
             p.send(.tuple("discover", .pid(p.pid)), to: "pg")
             for _ in 0..<3 { if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(m) } }
         }
@@ -249,13 +249,13 @@ import Synchronization
         for _ in 0..<2000 { node.spawn { p in _ = await p.receive() } }
         let watcher = node.spawn { p in
             _ = p.monitor(.pid(remote))
-            probe.deliver("monitoring")
+            probe.deliver(.atom("monitoring"))
             if let m = await p.receive(timeout: .seconds(10)) { probe.deliver(.tuple("watcher", m)) }
         }
         let linked = node.spawn { p in
             p.trapExit(true)
             p.link(remote)
-            probe.deliver("linked")
+            probe.deliver(.atom("linked"))
             if let m = await p.receive(timeout: .seconds(10)) { probe.deliver(.tuple("linked", m)) }
         }
         _ = (watcher, linked)

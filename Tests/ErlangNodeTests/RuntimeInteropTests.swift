@@ -18,12 +18,12 @@ import Testing
         try await withWorld { world in
             let swift = try await world.swiftNode(TestEnvironment.uniqueName("rpc")) { node in
                 node.register(module: "calc", function: "add", arity: 2) { _, a in .integer(Int64(a[0].intValue! + a[1].intValue!)) }
-                node.register(module: "calc", function: "fail", arity: 0) { _, _ in throw ErlangError("boom") }
-                node.register(module: "calc", function: "quit", arity: 0) { _, _ in throw ProcessExit("bye") }
-                node.register(module: "calc", function: "toss", arity: 0) { _, _ in throw ErlangThrow("ball") }
+                node.register(module: "calc", function: "fail", arity: 0) { _, _ in throw ErlangError(.atom("boom")) }
+                node.register(module: "calc", function: "quit", arity: 0) { _, _ in throw ProcessExit(.atom("bye")) }
+                node.register(module: "calc", function: "toss", arity: 0) { _, _ in throw ErlangThrow(.atom("ball")) }
                 node.register(module: "calc", function: "note", arity: 1) { p, a in
-                    if let pid = a[0].pidValue { p.send("noted", to: pid) }
-                    return "ok"
+                    if let pid = a[0].pidValue { p.send(.atom("noted"), to: pid) }
+                    return .atom("ok")
                 }
             }
             let s = erlAtom(swift.name)
@@ -56,13 +56,13 @@ import Testing
                 // Makes an alias, hands it to the Erlang caller, echoes what arrives through it, then answers the
                 // Erlang process's own alias (ALIAS_SEND in both directions).
                 node.register(module: "s", function: "alias", arity: 1) { p, a in
-                    guard let caller = a[0].pidValue else { throw ErlangError("badarg") }
+                    guard let caller = a[0].pidValue else { throw ErlangError(.atom("badarg")) }
                     let alias = p.alias()
                     p.send(.tuple("alias", .reference(alias)), to: caller)
-                    guard let m = await p.receive(timeout: .seconds(10)), let theirs = m[1]?.referenceValue else { return "timeout" }
+                    guard let m = await p.receive(timeout: .seconds(10)), let theirs = m[1]?.referenceValue else { return .atom("timeout") }
                     p.send(.tuple("echo", m[0]!), to: caller)
                     p.send(.tuple("via_alias", .atom(p.node.name)), to: theirs)
-                    return "ok"
+                    return .atom("ok")
                 }
             }
             let s = erlAtom(swift.name)
@@ -95,7 +95,7 @@ import Testing
                         if let r = m.tagged("exit") { throw ProcessExit(r[0]) }
                         if let to = m[1]?.pidValue { p.send(m[0]!, to: to) }
                     }
-                    return "ok"
+                    return .atom("ok")
                 }
             }
             let s = erlAtom(swift.name)
@@ -136,12 +136,12 @@ import Testing
             swift.spawn { p in
                 p.trapExit(true)
                 // erlang:send(Self, hello) run on the BEAM node: the message comes back here.
-                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "hello"])
+                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), .atom("hello")])
                 if let m = await p.receive(timeout: .seconds(5), where: { $0 == "hello" }) { probe.deliver(m) }
                 // timer:sleep(infinity) linked and monitored, then killed from here.
-                let (pid, ref) = try await p.spawn(on: peer, module: "timer", function: "sleep", arguments: ["infinity"],
+                let (pid, ref) = try await p.spawn(on: peer, module: "timer", function: "sleep", arguments: [.atom("infinity")],
                                                    link: true, monitor: true)
-                p.exit(pid, reason: "kill")
+                p.exit(pid, reason: .atom("kill"))
                 for _ in 0..<2 {
                     if let m = await p.receive(timeout: .seconds(5)) { probe.deliver(.tuple(ref.map { .reference($0) } ?? .nil, m)) }
                 }

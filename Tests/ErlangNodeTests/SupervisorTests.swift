@@ -12,13 +12,13 @@ private struct Worker: GenServer {
     var module: Atom { "worker" }
 
     func initialize(_ context: GenServerContext) async throws -> GenServerInit<Term> {
-        if failStart { throw ProcessExit("cannot_start") }
+        if failStart { throw ProcessExit(.atom("cannot_start")) }
         return .ok(value)
     }
 
     func handleCall(_ request: Term, from caller: GenServerCaller, state: inout Term,
                     context: GenServerContext) async throws -> GenServerCallResult {
-        if let stop = request.tagged("stop") { return .stop(reason: stop[0], reply: "ok") }
+        if let stop = request.tagged("stop") { return .stop(reason: stop[0], reply: .atom("ok")) }
         return .reply(state)
     }
 }
@@ -30,7 +30,7 @@ private struct Worker: GenServer {
         return result
     }
 
-    private func kill(_ node: Node, _ pid: Pid) { node.exit(pid, reason: "kill", from: pid) }
+    private func kill(_ node: Node, _ pid: Pid) { node.exit(pid, reason: .atom("kill"), from: pid) }
 
     /// Waits until `id` runs with a pid other than `old`.
     private func restarted(_ node: Node, _ sup: Pid, _ id: Term, from old: Pid) async -> Pid? {
@@ -44,9 +44,9 @@ private struct Worker: GenServer {
 
     private func three(_ strategy: Supervisor.Strategy, intensity: Int = 5) -> Supervisor {
         Supervisor(strategy: strategy, intensity: intensity, period: .seconds(10), children: [
-            .genServer(Worker(value: "a"), id: "a", name: "wa"),
-            .genServer(Worker(value: "b"), id: "b", name: "wb"),
-            .genServer(Worker(value: "c"), id: "c", name: "wc"),
+            .genServer(Worker(value: .atom("a")), id: .atom("a"), name: "wa"),
+            .genServer(Worker(value: .atom("b")), id: .atom("b"), name: "wb"),
+            .genServer(Worker(value: .atom("c")), id: .atom("c"), name: "wc"),
         ])
     }
 
@@ -55,14 +55,14 @@ private struct Worker: GenServer {
         let sup = try await node.startSupervisor(three(.oneForOne), name: "s1")
         let before = try await pids(node, sup)
         #expect(before.count == 3)
-        kill(node, before["b"]!)
-        let b = await restarted(node, sup, "b", from: before["b"]!)
+        kill(node, before[.atom("b")]!)
+        let b = await restarted(node, sup, .atom("b"), from: before[.atom("b")]!)
         #expect(b != nil)
         #expect(node.whereis("wb") == b)
         let after = try await pids(node, sup)
-        #expect(after["a"] == before["a"] && after["c"] == before["c"])
+        #expect(after[.atom("a")] == before[.atom("a")] && after[.atom("c")] == before[.atom("c")])
         let children = try await node.whichChildren(.name("s1", node: nil))
-        #expect(children.map(\.id) == ["c", "b", "a"])  // OTP lists the last started first
+        #expect(children.map(\.id) == [.atom("c"), .atom("b"), .atom("a")])  // OTP lists the last started first
         #expect(children.allSatisfy { $0.kind == .worker && $0.modules == ["worker"] })
         #expect(try await node.countChildren(.pid(sup)) == ["specs": 3, "active": 3, "supervisors": 0, "workers": 3])
     }
@@ -71,33 +71,33 @@ private struct Worker: GenServer {
         let node = Node(name: "sup@h")
         let sup = try await node.startSupervisor(three(.oneForAll))
         let before = try await pids(node, sup)
-        kill(node, before["a"]!)
-        _ = await restarted(node, sup, "a", from: before["a"]!)
+        kill(node, before[.atom("a")]!)
+        _ = await restarted(node, sup, .atom("a"), from: before[.atom("a")]!)
         let after = try await pids(node, sup)
         #expect(await eventually { (try? await pids(node, sup).count) == 3 })
-        for id: Term in ["a", "b", "c"] { #expect(after[id] != nil && after[id] != before[id], "\(id)") }
-        #expect(!node.isAlive(before["b"]!) && !node.isAlive(before["c"]!))
+        for id: Term in [.atom("a"), .atom("b"), .atom("c")] { #expect(after[id] != nil && after[id] != before[id], "\(id)") }
+        #expect(!node.isAlive(before[.atom("b")]!) && !node.isAlive(before[.atom("c")]!))
     }
 
     @Test func restForOneRestartsTheLaterChildren() async throws {
         let node = Node(name: "sup@h")
         let sup = try await node.startSupervisor(three(.restForOne))
         let before = try await pids(node, sup)
-        kill(node, before["b"]!)
-        _ = await restarted(node, sup, "b", from: before["b"]!)
-        #expect(await eventually { (try? await pids(node, sup)["c"]).map { $0 != before["c"] } ?? false })
+        kill(node, before[.atom("b")]!)
+        _ = await restarted(node, sup, .atom("b"), from: before[.atom("b")]!)
+        #expect(await eventually { (try? await pids(node, sup)[.atom("c")]).map { $0 != before[.atom("c")] } ?? false })
         let after = try await pids(node, sup)
-        #expect(after["a"] == before["a"])
-        #expect(after["b"] != before["b"] && after["c"] != before["c"])
+        #expect(after[.atom("a")] == before[.atom("a")])
+        #expect(after[.atom("b")] != before[.atom("b")] && after[.atom("c")] != before[.atom("c")])
     }
 
     @Test func simpleOneForOneDynamicChildren() async throws {
         let node = Node(name: "sup@h")
-        let template = ChildSpec.genServer(id: "dyn", modules: ["worker"]) { args in Worker(value: args.first ?? "none") }
+        let template = ChildSpec.genServer(id: .atom("dyn"), modules: ["worker"]) { args in Worker(value: args.first ?? .atom("none")) }
         let sup = try await node.startSupervisor(Supervisor(strategy: .simpleOneForOne, intensity: 5, children: [template]))
-        let one = try #require(try await node.startChild(.pid(sup), arguments: ["x"]))
-        let two = try #require(try await node.startChild(.pid(sup), arguments: ["y"]))
-        #expect(try await node.genCall(.pid(one), label: "$gen_call", "get").get() == "x")
+        let one = try #require(try await node.startChild(.pid(sup), arguments: [.atom("x")]))
+        let two = try #require(try await node.startChild(.pid(sup), arguments: [.atom("y")]))
+        #expect(try await node.genCall(.pid(one), label: .atom("$gen_call"), .atom("get")).get() == "x")
         #expect(try await node.countChildren(.pid(sup)) == ["specs": 1, "active": 2, "supervisors": 0, "workers": 2])
         #expect(try await node.whichChildren(.pid(sup)).allSatisfy { $0.id == "undefined" })
         // A dynamic child is restarted with its own arguments.
@@ -107,36 +107,36 @@ private struct Worker: GenServer {
             again = try? await node.whichChildren(.pid(sup)).compactMap(\.pid).first { $0 != two }
             return again != nil && again != one
         })
-        #expect(try await node.genCall(.pid(again!), label: "$gen_call", "get").get() == "x")
+        #expect(try await node.genCall(.pid(again!), label: .atom("$gen_call"), .atom("get")).get() == "x")
         try await node.terminateChild(.pid(sup), id: .pid(two))
         #expect(!node.isAlive(two))
         #expect(try await node.countChildren(.pid(sup))[Atom("active")] == 1)
-        await #expect(throws: SupervisorError.refused(reason: "simple_one_for_one")) {
-            try await node.restartChild(.pid(sup), id: "dyn")
+        await #expect(throws: SupervisorError.refused(reason: .atom("simple_one_for_one"))) {
+            try await node.restartChild(.pid(sup), id: .atom("dyn"))
         }
     }
 
     @Test func restartTypes() async throws {
         let node = Node(name: "sup@h")
         let sup = try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 10, children: [
-            .genServer(Worker(), id: "perm", restart: .permanent),
-            .genServer(Worker(), id: "trans", restart: .transient),
-            .genServer(Worker(), id: "temp", restart: .temporary),
+            .genServer(Worker(), id: .atom("perm"), restart: .permanent),
+            .genServer(Worker(), id: .atom("trans"), restart: .transient),
+            .genServer(Worker(), id: .atom("temp"), restart: .temporary),
         ]))
         var now = try await pids(node, sup)
         // transient: a normal exit is not restarted (the spec stays), an abnormal one is.
-        _ = await node.genCall(.pid(now["trans"]!), label: "$gen_call", .tuple("stop", "normal"))
+        _ = await node.genCall(.pid(now[.atom("trans")]!), label: .atom("$gen_call"), .tuple("stop", .atom("normal")))
         #expect(await eventually { (try? await node.whichChildren(.pid(sup)).first { $0.id == "trans" }?.pid) == nil })
         #expect(try await node.whichChildren(.pid(sup)).contains { $0.id == "trans" })
-        let trans = try #require(try await node.restartChild(.pid(sup), id: "trans"))
-        _ = await node.genCall(.pid(trans), label: "$gen_call", .tuple("stop", "oops"))
-        #expect(await restarted(node, sup, "trans", from: trans) != nil)
+        let trans = try #require(try await node.restartChild(.pid(sup), id: .atom("trans")))
+        _ = await node.genCall(.pid(trans), label: .atom("$gen_call"), .tuple("stop", .atom("oops")))
+        #expect(await restarted(node, sup, .atom("trans"), from: trans) != nil)
         // permanent: restarted even after a normal exit.
         now = try await pids(node, sup)
-        _ = await node.genCall(.pid(now["perm"]!), label: "$gen_call", .tuple("stop", "normal"))
-        #expect(await restarted(node, sup, "perm", from: now["perm"]!) != nil)
+        _ = await node.genCall(.pid(now[.atom("perm")]!), label: .atom("$gen_call"), .tuple("stop", .atom("normal")))
+        #expect(await restarted(node, sup, .atom("perm"), from: now[.atom("perm")]!) != nil)
         // temporary: never restarted, and gone from the children.
-        kill(node, now["temp"]!)
+        kill(node, now[.atom("temp")]!)
         #expect(await eventually { (try? await node.whichChildren(.pid(sup)).contains { $0.id == "temp" }) == false })
     }
 
@@ -145,7 +145,7 @@ private struct Worker: GenServer {
         let node = Node(name: "sup@h", logger: capture.logger("sup"))
         let probe = Probe(node)
         let sup = try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 2, period: .seconds(10), children: [
-            .genServer(Worker(), id: "w", name: "w"),
+            .genServer(Worker(), id: .atom("w"), name: "w"),
         ]), name: "fragile")
         async let down = probe.exitReason(of: sup, timeout: .seconds(10))
         try await Task.sleep(for: .milliseconds(20))
@@ -172,44 +172,44 @@ private struct Worker: GenServer {
     @Test func shutdownTimeoutThenKillAndBrutalKill() async throws {
         let node = Node(name: "sup@h")
         // A process that ignores `shutdown` (traps exits and never stops) is killed after its timeout.
-        let stubborn = ChildSpec.process(id: "stubborn", shutdown: .timeout(.milliseconds(200))) { p, _ in
+        let stubborn = ChildSpec.process(id: .atom("stubborn"), shutdown: .timeout(.milliseconds(200))) { p, _ in
             p.trapExit(true)
             while await p.receive() != nil {}
         }
-        let brutal = ChildSpec.process(id: "brutal", shutdown: .brutalKill) { p, _ in
+        let brutal = ChildSpec.process(id: .atom("brutal"), shutdown: .brutalKill) { p, _ in
             p.trapExit(true)
             while await p.receive() != nil {}
         }
-        let polite = ChildSpec.genServer(Worker(), id: "polite", shutdown: .timeout(.seconds(5)))
+        let polite = ChildSpec.genServer(Worker(), id: .atom("polite"), shutdown: .timeout(.seconds(5)))
         let sup = try await node.startSupervisor(Supervisor(strategy: .oneForOne, children: [stubborn, brutal, polite]))
         let probe = Probe(node)
         let before = try await pids(node, sup)
-        async let stubbornDown = probe.exitReason(of: before["stubborn"]!)
-        async let brutalDown = probe.exitReason(of: before["brutal"]!)
-        async let politeDown = probe.exitReason(of: before["polite"]!)
+        async let stubbornDown = probe.exitReason(of: before[.atom("stubborn")]!)
+        async let brutalDown = probe.exitReason(of: before[.atom("brutal")]!)
+        async let politeDown = probe.exitReason(of: before[.atom("polite")]!)
         try await Task.sleep(for: .milliseconds(20))
         let started = ContinuousClock.now
-        try await node.terminateChild(.pid(sup), id: "stubborn")
+        try await node.terminateChild(.pid(sup), id: .atom("stubborn"))
         #expect(ContinuousClock.now - started >= .milliseconds(200))
         #expect(await stubbornDown == "killed")
-        try await node.terminateChild(.pid(sup), id: "brutal")
+        try await node.terminateChild(.pid(sup), id: .atom("brutal"))
         #expect(await brutalDown == "killed")
-        try await node.terminateChild(.pid(sup), id: "polite")
+        try await node.terminateChild(.pid(sup), id: .atom("polite"))
         #expect(await politeDown == "shutdown")
         #expect(try await node.countChildren(.pid(sup)) == ["specs": 3, "active": 0, "supervisors": 0, "workers": 3])
-        await #expect(throws: SupervisorError.refused(reason: "not_found")) { try await node.terminateChild(.pid(sup), id: "nobody") }
-        try await node.deleteChild(.pid(sup), id: "brutal")
-        let again = try #require(try await node.restartChild(.pid(sup), id: "polite"))
-        await #expect(throws: SupervisorError.refused(reason: "running")) { try await node.deleteChild(.pid(sup), id: "polite") }
-        #expect(try await pids(node, sup)["polite"] == again)
+        await #expect(throws: SupervisorError.refused(reason: .atom("not_found"))) { try await node.terminateChild(.pid(sup), id: .atom("nobody")) }
+        try await node.deleteChild(.pid(sup), id: .atom("brutal"))
+        let again = try #require(try await node.restartChild(.pid(sup), id: .atom("polite")))
+        await #expect(throws: SupervisorError.refused(reason: .atom("running"))) { try await node.deleteChild(.pid(sup), id: .atom("polite")) }
+        #expect(try await pids(node, sup)[.atom("polite")] == again)
         #expect(try await node.countChildren(.pid(sup))[Atom("specs")] == 2)
     }
 
     @Test func supervisorsOfSupervisorsAndStartChild() async throws {
         let node = Node(name: "sup@h")
-        let inner = Supervisor(strategy: .oneForOne, children: [.genServer(Worker(value: "leaf"), id: "leaf", name: "leaf")])
+        let inner = Supervisor(strategy: .oneForOne, children: [.genServer(Worker(value: .atom("leaf")), id: .atom("leaf"), name: "leaf")])
         let top = try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 5, children: [
-            .supervisor(inner, id: "inner", name: "inner_sup"),
+            .supervisor(inner, id: .atom("inner"), name: "inner_sup"),
         ]), name: "top")
         let children = try await node.whichChildren(.pid(top))
         #expect(children.count == 1 && children[0].kind == .supervisor)
@@ -222,26 +222,26 @@ private struct Worker: GenServer {
         #expect(!node.isAlive(leaf))
 
         // start_child with a Swift spec; the id must be new.
-        let added = try #require(try await node.startChild(top, .genServer(Worker(value: "new"), id: "added")))
-        #expect(try await node.genCall(.pid(added), label: "$gen_call", "get").get() == "new")
+        let added = try #require(try await node.startChild(top, .genServer(Worker(value: .atom("new")), id: .atom("added"))))
+        #expect(try await node.genCall(.pid(added), label: .atom("$gen_call"), .atom("get")).get() == "new")
         await #expect(throws: SupervisorError.refused(reason: .tuple("already_started", .pid(added)))) {
-            try await node.startChild(top, .genServer(Worker(), id: "added"))
+            try await node.startChild(top, .genServer(Worker(), id: .atom("added")))
         }
         // Stopping the top supervisor stops everything, in reverse order.
         let probe = Probe(node)
         async let down = probe.exitReason(of: top)
         try await Task.sleep(for: .milliseconds(20))
-        _ = await node.systemCall(.pid(top), .tuple("terminate", "shutdown"))
+        _ = await node.systemCall(.pid(top), .tuple("terminate", .atom("shutdown")))
         #expect(await down == "shutdown")
         #expect(node.whereis("inner_sup") == nil && node.whereis("leaf") == nil && !node.isAlive(added))
     }
 
     @Test func aChildThatCannotStartFailsTheSupervisorStart() async throws {
         let node = Node(name: "sup@h")
-        await #expect(throws: GenServerStartError.initFailed(reason: .tuple("shutdown", .tuple("failed_to_start_child", "bad", "cannot_start")))) {
+        await #expect(throws: GenServerStartError.initFailed(reason: .tuple("shutdown", .tuple("failed_to_start_child", .atom("bad"), .atom("cannot_start"))))) {
             try await node.startSupervisor(Supervisor(strategy: .oneForOne, children: [
-                .genServer(Worker(), id: "good", name: "good"),
-                .genServer(Worker(failStart: true), id: "bad"),
+                .genServer(Worker(), id: .atom("good"), name: "good"),
+                .genServer(Worker(failStart: true), id: .atom("bad")),
             ]), name: "failing")
         }
         #expect(node.whereis("good") == nil && node.whereis("failing") == nil)

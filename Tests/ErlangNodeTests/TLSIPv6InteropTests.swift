@@ -30,7 +30,7 @@ struct TLSIPv6InteropTests {
         try node.register("server", node.spawn { p in
             while let m = await p.receive() {
                 if let from = m.tagged("hi")?.first?.pidValue {
-                    p.send("hi", to: from)
+                    p.send(.atom("hi"), to: from)
                 } else if let echo = m.tagged("echo"), echo.count == 2, let from = echo[1].pidValue {
                     p.send(.tuple("echo_reply", echo[0]), to: from)
                 }
@@ -38,7 +38,7 @@ struct TLSIPv6InteropTests {
         })
         node.register(module: "s", function: "send_node", arity: 1) { p, a in
             if let to = a[0].pidValue { p.send(.atom(p.node.name), to: to) }
-            return "ok"
+            return .atom("ok")
         }
         node.register(module: "calc", function: "add", arity: 2) { _, a in .integer(Int64(a[0].intValue! + a[1].intValue!)) }
     }
@@ -112,7 +112,7 @@ struct TLSIPv6InteropTests {
             #expect(await erl.waitForOutput(containing: "READY"))
             let peer = Atom(world.ipv6NodeName(alive))
             #expect(await swift.ping(peer), "erl output: \(erl.output)")
-            swift.send(.tuple("first", "contact"), to: "runner", on: peer)
+            swift.send(.tuple("first", .atom("contact")), to: "runner", on: peer)
             #expect(await erl.value(after: "GOT") == "{first,contact}")
             let replies = Mailbox()
             swift.spawn { p in
@@ -131,7 +131,7 @@ struct TLSIPv6InteropTests {
             #expect(try await swift.rpc(peer, "erlang", "node", []) == .atom(peer))
             let spawned = Mailbox()
             swift.spawn { p in
-                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "hello"])
+                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), .atom("hello")])
                 if let m = await p.receive(timeout: .seconds(5), where: { $0 == "hello" }) { _ = spawned.deliver(m) }
             }
             #expect(await spawned.receive(timeout: .seconds(10), matching: { _ in true }) == "hello")
@@ -193,10 +193,10 @@ struct TLSIPv6InteropTests {
             #expect(a.nodes(.visible) == [b.name] && b.nodes(.visible) == [a.name])
             let reply = Mailbox()
             a.spawn { p in
-                p.send(.tuple("echo", "over_tls6", .pid(p.pid)), to: "server", on: b.name)
+                p.send(.tuple("echo", .atom("over_tls6"), .pid(p.pid)), to: "server", on: b.name)
                 if let m = await p.receive(timeout: .seconds(5)) { _ = reply.deliver(m) }
             }
-            #expect(await reply.receive(timeout: .seconds(10), matching: { _ in true }) == .tuple("echo_reply", "over_tls6"))
+            #expect(await reply.receive(timeout: .seconds(10), matching: { _ in true }) == .tuple("echo_reply", .atom("over_tls6")))
             #expect(try await a.rpc(b.name, "calc", "add", [.integer(40), .integer(2)]) == .integer(42))
             #expect(try await b.rpc(a.name, "erlang", "node", []) == .atom(a.name))
             #expect(await !a.ping(noAddress.name, timeout: .seconds(10)), "its certificate does not name ::1")

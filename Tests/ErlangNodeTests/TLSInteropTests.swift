@@ -50,7 +50,7 @@ struct TLSInteropTests {
             })
             node.register(module: "s", function: "send_node", arity: 1) { p, args in
                 if let to = args[0].pidValue { p.send(.atom(p.node.name), to: to) }
-                return "ok"
+                return .atom("ok")
             }
         }, configure: { $0.transport = transport })
     }
@@ -85,7 +85,7 @@ struct TLSInteropTests {
             #expect(await other.waitForOutput(containing: "READY"))
             let otherNode = Atom("\(otherName)@\(world.host)")
             #expect(!swift.nodes(.connected).contains(otherNode))
-            swift.send(.tuple("first", "contact"), to: "runner", on: otherNode)
+            swift.send(.tuple("first", .atom("contact")), to: "runner", on: otherNode)
             #expect(await other.value(after: "GOT") == "{first,contact}", "\(other.output)")
             #expect(swift.nodes().contains(otherNode))
         }
@@ -107,7 +107,7 @@ struct TLSInteropTests {
             let probe = Mailbox()
             let big = Term.binary([UInt8]((0..<(10 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
             swift.spawn { p in
-                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), "spawned"])
+                _ = try await p.spawn(on: peer, module: "erlang", function: "send", arguments: [.pid(p.pid), .atom("spawned")])
                 if let m = await p.receive(timeout: .seconds(10), where: { $0 == "spawned" }) { probe.deliver(m) }
                 p.send(.tuple("echo", .pid(p.pid), big), to: "runner", on: peer)
                 if let m = await p.receive(timeout: .seconds(40), where: { $0.binaryValue != nil }) { probe.deliver(m) }
@@ -162,7 +162,7 @@ struct TLSInteropTests {
             }
             #expect(swift.nodes() == [Atom("\(friendName)@\(world.host)")], "only the friend is connected")
             // Still serving its TLS peers: the existing one and a new one.
-            swift.send("still", to: "runner", on: Atom("\(friendName)@\(world.host)"))
+            swift.send(.atom("still"), to: "runner", on: Atom("\(friendName)@\(world.host)"))
             #expect(await friend.value(after: "GOT") == "still")
             let late = try world.erl(TestEnvironment.uniqueName("late"), script: ping, extraArgs: Self.tlsArgs(strict))
             #expect(await late.value(after: "PING") == "pong")
@@ -292,7 +292,7 @@ struct TLSInteropTests {
             }
             let friendNode = Atom("\(friendName)@\(world.host)")
             #expect(swift.nodes() == [friendNode], "the TLS peer's connection is untouched")
-            swift.send("afterwards", to: "runner", on: friendNode)
+            swift.send(.atom("afterwards"), to: "runner", on: friendNode)
             #expect(await friend.value(after: "GOT") == "afterwards")
             let late = try world.erl(TestEnvironment.uniqueName("late"), script: "io:format(\"PING ~p~n\", [net_adm:ping(\(erlAtom(swift.name)))]), halt().",
                                      extraArgs: Self.tlsArgs(strict))

@@ -58,8 +58,8 @@ private enum Shape: Codable, Equatable {
         // Keys written as binaries (as Elixir maps often are), nil as `nil` (Elixir) and tuples as arrays.
         let term: Term = .map(TermMap([
             (.string("name"), .string("x")), (.string("age"), 1), (.string("tags"), .tuple([.string("t")])),
-            (.string("avatar"), .binary([])), (.string("nickname"), "nil"), (.string("role"), "member"),
-            (.string("level"), "low"), (.string("score"), 2), (.string("owner"), "undefined"),
+            (.string("avatar"), .binary([])), (.string("nickname"), .atom("nil")), (.string("role"), .atom("member")),
+            (.string("level"), .atom("low")), (.string("score"), 2), (.string("owner"), .atom("undefined")),
         ]))
         let user = try TermDecoder().decode(User.self, from: term)
         #expect(user == User(name: "x", age: 1, tags: ["t"], avatar: [], nickname: nil, role: .member, level: .low, score: 2, owner: nil))
@@ -83,7 +83,7 @@ private enum Shape: Codable, Equatable {
         #expect(throws: DecodingError.self) { try TermDecoder().decode(Int.self, from: .string("no")) }
         #expect(throws: DecodingError.self) { try TermDecoder().decode(UInt8.self, from: 300) }
         #expect(throws: DecodingError.self) { try TermDecoder().decode(User.self, from: .map(TermMap())) }
-        #expect(throws: DecodingError.self) { try TermDecoder().decode(Level.self, from: "medium") }
+        #expect(throws: DecodingError.self) { try TermDecoder().decode(Level.self, from: .atom("medium")) }
     }
 
     @Test func termsPassThrough() throws {

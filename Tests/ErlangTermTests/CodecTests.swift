@@ -68,7 +68,7 @@ import Testing
     @Test func atomCacheReferencesResolveInDistributionContext() throws {
         var buffer = ByteBuffer(bytes: [131, 104, 2, 82, 1, 82, 0])
         let term = try ExternalTermFormat.decode(from: &buffer, atomCache: ["first", "second"])
-        #expect(term == .tuple("second", "first"))
+        #expect(term == .tuple("second", .atom("first")))
         #expect(buffer.readableBytes == 0)
         var bad = ByteBuffer(bytes: [131, 82, 5])
         #expect(throws: TermDecodingError.self) { try ExternalTermFormat.decode(from: &bad, atomCache: ["only"]) }
@@ -117,10 +117,10 @@ import Testing
         #expect(Term.mapKeyOrder(.integer(1), .float(1.0)))
         #expect(Term.float(-0.0) != Term.float(0.0))
         #expect(Term.atom("é") != Term.atom("e\u{301}"), "atoms compare by code points, not canonical equivalence")
-        let map1: Term = [.integer(1): "a", .float(1.0): "b"]
+        let map1: Term = [.integer(1): .atom("a"), .float(1.0): .atom("b")]
         #expect(map1.mapValue?.count == 2)
         #expect(Term.reference(Reference(node: "a@h", creation: 1, ids: [1])) == .reference(Reference(node: "a@h", creation: 1, ids: [1, 0, 0])))
-        let ordered: [Term] = [1, "a", .reference(Reference(node: "a@h", creation: 1, ids: [1])),
+        let ordered: [Term] = [1, .atom("a"), .reference(Reference(node: "a@h", creation: 1, ids: [1])),
                                .fun(.export(module: "m", function: "f", arity: 0)),
                                .port(ErlangPort(node: "a@h", id: 1, creation: 1)),
                                .pid(Pid(node: "a@h", id: 1, serial: 0, creation: 1)), .tuple([]), [:], .nil, [1], .binary([])]
@@ -149,7 +149,7 @@ import Testing
         #expect(Term.charlist("héllo").stringValue == "héllo")
         #expect(Term.string("héllo").stringValue == "héllo")
         #expect(Term.list([1, 2], tail: .list([3])) == [1, 2, 3])
-        #expect(Term.list([], tail: "x") == "x")
+        #expect(Term.list([], tail: .atom("x")) == "x")
         #expect("\(Term.tuple("ok", .atom("Hello"), .list([1], tail: 2)))" == "{ok,'Hello',[1|2]}")
     }
 }

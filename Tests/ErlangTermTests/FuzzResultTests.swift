@@ -42,7 +42,7 @@ import Testing
     @Test func listTailChainsEndLikeLists() throws {
         // An improper end: [0, 1, 2 | ok].
         let improper = try ExternalTermFormat.decode([131] + Self.tailChain(3, end: [119, 2, 111, 107]))
-        #expect(improper == .improperList([0, 1, 2], tail: "ok"))
+        #expect(improper == .improperList([0, 1, 2], tail: .atom("ok")))
         // A string tail: [0, 1 | "ab"] is [0, 1, 97, 98].
         #expect(try ExternalTermFormat.decode([131] + Self.tailChain(2, end: [107, 0, 2, 97, 98])) == [0, 1, 97, 98])
         // LIST_EXT of no elements in the chain, and one that only has a tail: [|[|ok]] is ok itself.
@@ -104,7 +104,7 @@ import Testing
             }
             inner = e[0]
         }
-        #expect(inner == .improperList([[0, 1, 2, 65], 0, 1], tail: "x"))
+        #expect(inner == .improperList([[0, 1, 2, 65], 0, 1], tail: .atom("x")))
     }
 
     /// 204 KB of `[a|[b|[c|...]]]` took 3.7 s to parse: the same concatenation at every level.
@@ -127,13 +127,13 @@ import Testing
     }
 
     @Test func listTailChainsParseLikeLists() throws {
-        #expect(try TermParser.parse("[a|[b|[c]]]") == ["a", "b", "c"])
-        #expect(try TermParser.parse("[a|[b|[]]]") == ["a", "b"])
-        #expect(try TermParser.parse("[a | [ ] ]") == ["a"])
-        #expect(try TermParser.parse("[a|[b,c|[d|e]]]") == .improperList(["a", "b", "c", "d"], tail: "e"))
-        #expect(try TermParser.parse("[a|[b|\"cd\"]]") == ["a", "b", 99, 100])
-        #expect(try TermParser.parse("[[a|[b]]|[[c]]]") == [["a", "b"], ["c"]])
-        #expect(try TermParser.parse("{[1|[2]], [3|[4|x]]}") == .tuple([[1, 2], .improperList([3, 4], tail: "x")]))
+        #expect(try TermParser.parse("[a|[b|[c]]]") == [.atom("a"), .atom("b"), .atom("c")])
+        #expect(try TermParser.parse("[a|[b|[]]]") == [.atom("a"), .atom("b")])
+        #expect(try TermParser.parse("[a | [ ] ]") == [.atom("a")])
+        #expect(try TermParser.parse("[a|[b,c|[d|e]]]") == .improperList([.atom("a"), .atom("b"), .atom("c"), .atom("d")], tail: .atom("e")))
+        #expect(try TermParser.parse("[a|[b|\"cd\"]]") == [.atom("a"), .atom("b"), 99, 100])
+        #expect(try TermParser.parse("[[a|[b]]|[[c]]]") == [[.atom("a"), .atom("b")], [.atom("c")]])
+        #expect(try TermParser.parse("{[1|[2]], [3|[4|x]]}") == .tuple([[1, 2], .improperList([3, 4], tail: .atom("x"))]))
         for bad in ["[a|[b]", "[a|[b]]]", "[a|[b|]]", "[a|[b]|c]", "[a|[]", "[a|[b|[c]]"] {
             #expect(throws: TermParseError.self, "\(bad)") { try TermParser.parse(bad) }
         }
@@ -210,12 +210,12 @@ import Testing
         // Built here, freed on the small thread: the handoff holds the only reference.
         // Atoms at the bottom: a list of small integers there would be a string, which the decoder does not count
         // as a level.
-        let built = Handoff<Term?>(DeepTerms.make(shape, depth: depth, leaf: "a"))
+        let built = Handoff<Term?>(DeepTerms.make(shape, depth: depth, leaf: .atom("a")))
         let bytes = try ExternalTermFormat.encode(built.value!)
         let text = built.value!.erlangText()
-        let otherBytes = try ExternalTermFormat.encode(DeepTerms.make(shape, depth: depth, leaf: "b"))
+        let otherBytes = try ExternalTermFormat.encode(DeepTerms.make(shape, depth: depth, leaf: .atom("b")))
         // A map with two deep keys out of order, which decoding sorts.
-        let low = DeepTerms.make(shape, depth: depth - 1, leaf: "a"), high = DeepTerms.make(shape, depth: depth - 1, leaf: "b")
+        let low = DeepTerms.make(shape, depth: depth - 1, leaf: .atom("a")), high = DeepTerms.make(shape, depth: depth - 1, leaf: .atom("b"))
         var mapBytes: [UInt8] = [131, 116, 0, 0, 0, 2]
         mapBytes += try ExternalTermFormat.encode(high).dropFirst() + [97, 2]
         mapBytes += try ExternalTermFormat.encode(low).dropFirst() + [97, 1]
@@ -254,7 +254,7 @@ import Testing
     @Test(arguments: DeepTerms.Shape.allCases)
     func onePastTheDepthLimitIsRefused(shape: DeepTerms.Shape) throws {
         let depth = Self.depthLimit
-        let term = DeepTerms.make(shape, depth: depth + 1, leaf: "a")
+        let term = DeepTerms.make(shape, depth: depth + 1, leaf: .atom("a"))
         let bytes = try ExternalTermFormat.encode(term)
         #expect {
             try ExternalTermFormat.decode(bytes)
@@ -277,10 +277,10 @@ import Testing
         let depth = Self.depthLimit
         var report: [String] = []
         for shape in DeepTerms.Shape.allCases {
-            let bytes = try ExternalTermFormat.encode(DeepTerms.make(shape, depth: depth, leaf: "a"))
+            let bytes = try ExternalTermFormat.encode(DeepTerms.make(shape, depth: depth, leaf: .atom("a")))
             let a = Handoff(try ExternalTermFormat.decode(bytes))
             let b = Handoff(try ExternalTermFormat.decode(bytes))
-            let c = Handoff(DeepTerms.make(shape, depth: depth, leaf: "b"))
+            let c = Handoff(DeepTerms.make(shape, depth: depth, leaf: .atom("b")))
             let kept = Handoff<Term?>(nil)
             let text = a.value.erlangText()
             let operations: [(String, () -> Void)] = [
@@ -335,7 +335,7 @@ import Testing
         let forward = TermMap(uniqueEntries: keys.map { ($0, $0) })
         let backward = TermMap(uniqueEntries: keys.reversed().map { ($0, $0) })
         var changed = backward
-        changed[keys[17]] = "other"
+        changed[keys[17]] = .atom("other")
         for (x, y, equal) in [(forward, backward, true), (forward, changed, false)] {
             #expect((Term.map(x) == Term.map(y)) == equal)
             #expect((wrapped(.map(x)) == wrapped(.map(y))) == equal)
@@ -358,7 +358,7 @@ import Testing
     /// `<<131, 80, 4:32, (zlib:compress(<<97, 1, 97, 2>>))/binary>>`: two terms inside one compressed term.
     static let compressedTwoTerms: [UInt8] = [131, 80, 0, 0, 0, 4, 120, 156, 75, 100, 76, 100, 2, 0, 2, 79, 0, 198]
 
-    static var tuple: Term { .tuple(["ok", .list([Term](repeating: .binary([97, 98, 99]), count: 40))]) }
+    static var tuple: Term { .tuple([.atom("ok"), .list([Term](repeating: .binary([97, 98, 99]), count: 40))]) }
 
     /// The inflater swallowed every byte after a compressed term: trailing input was accepted, and a stream
     /// decode ate the next term.

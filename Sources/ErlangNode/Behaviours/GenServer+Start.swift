@@ -17,8 +17,8 @@ public enum GenServerStartError: Error, Sendable, Hashable {
         switch self {
         case .alreadyStarted(let pid): return .tuple("already_started", .pid(pid))
         case .initFailed(let reason): return reason
-        case .ignored: return "ignore"
-        case .timeout: return "timeout"
+        case .ignored: return .atom("ignore")
+        case .timeout: return .atom("timeout")
         }
     }
 }

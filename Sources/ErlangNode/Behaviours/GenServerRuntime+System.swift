@@ -18,10 +18,10 @@ extension GenServerRuntime {
             context.reply(to: caller, status(state: state, suspended: suspended, context: context))
         case "suspend":
             suspended = true
-            context.reply(to: caller, "ok")
+            context.reply(to: caller, .atom("ok"))
         case "resume":
             suspended = false
-            context.reply(to: caller, "ok")
+            context.reply(to: caller, .atom("ok"))
         default:
             if let args = request.tagged("replace_state"), args.count == 1 {
                 switch await replaceState(with: args[0], caller: caller, state: &state, context: context) {
@@ -29,7 +29,7 @@ extension GenServerRuntime {
                 case .failure(let failure): context.reply(to: caller, failure.term)
                 }
             } else if let args = request.tagged("terminate"), args.count == 1 {
-                context.reply(to: caller, "ok")
+                context.reply(to: caller, .atom("ok"))
                 return args[0]
             } else if let args = request.tagged("debug"), args.count == 1 {
                 context.reply(to: caller, Self.debugReply(args[0]))
@@ -43,10 +43,10 @@ extension GenServerRuntime {
     /// `{status, Pid, {module, gen_server}, [PDict, SysState, Parent, Debug, Misc]}` with `Misc` as
     /// `gen_server:format_status/2` lays it out (header, status data, state).
     func status(state: Server.State, suspended: Bool, context: GenServerContext) -> Term {
-        let sysState: Term = suspended ? "suspended" : "running"
+        let sysState: Term = suspended ? .atom("suspended") : .atom("running")
         let ancestor: Term = parent == context.pid ? .pid(context.pid) : .pid(parent)
         let dictionary: Term = .list([
-            .tuple("$initial_call", .tuple(.atom(server.module), "init", 1)),
+            .tuple("$initial_call", .tuple(.atom(server.module), .atom("init"), 1)),
             .tuple("$ancestors", .list([ancestor])),
         ])
         let misc: Term = .list([
@@ -58,7 +58,7 @@ extension GenServerRuntime {
             ])),
             .tuple("data", .list([.tuple(.charlist("State"), server.term(for: state))])),
         ])
-        return .tuple("status", .pid(context.pid), .tuple("module", "gen_server"),
+        return .tuple("status", .pid(context.pid), .tuple("module", .atom("gen_server")),
                       .list([dictionary, sysState, .pid(parent), .list([]), misc]))
     }
 
@@ -69,7 +69,7 @@ extension GenServerRuntime {
     private func replaceState(with function: Term, caller: GenServerCaller, state: inout Server.State,
                               context: GenServerContext) async -> Result<Term, FunFailure> {
         let failed = { (failure: Term) -> Result<Term, FunFailure> in
-            .failure(FunFailure(term: .tuple("error", .tuple("callback_failed", .tuple("gen_server", "system_replace_state"), failure))))
+            .failure(FunFailure(term: .tuple("error", .tuple("callback_failed", .tuple("gen_server", .atom("system_replace_state")), failure))))
         }
         let applied = await apply(function, to: server.term(for: state), on: caller.pid.node, context: context)
         switch applied {
@@ -101,7 +101,7 @@ extension GenServerRuntime {
         do {
             spawned = try await p.node.spawnRequest(
                 from: p, on: peer, module: "erpc", function: "execute_call",
-                arguments: [.reference(ref), "erlang", "apply", .list([function, .list([argument])])],
+                arguments: [.reference(ref), .atom("erlang"), .atom("apply"), .list([function, .list([argument])])],
                 link: false, monitor: true, timeout: Self.replaceStateTimeout)
         } catch {
             return .failure(FunFailure(term: .tuple("exit", .tuple("nodedown", .atom(peer)))))
@@ -115,7 +115,7 @@ extension GenServerRuntime {
         guard let down, let reason = down[4] else {
             p.demonitor(monitor)
             p.exit(spawned.pid, reason: ExitReason.kill)
-            return .failure(FunFailure(term: .tuple("exit", "timeout")))
+            return .failure(FunFailure(term: .tuple("exit", .atom("timeout"))))
         }
         guard case .tuple(let e) = reason, e.count >= 3, e[0] == .reference(ref), let kind = e[1].atomValue else {
             return .failure(FunFailure(term: .tuple("exit", reason)))
@@ -131,13 +131,13 @@ extension GenServerRuntime {
     /// `{debug, What}`: this server keeps no debug state (no trace, log or statistics), so each command succeeds
     /// and the getters report nothing recorded.
     private static func debugReply(_ what: Term) -> Term {
-        if what == "no_debug" { return "ok" }
-        guard case .tuple(let e) = what, e.count == 2, let command = e[0].atomValue else { return "unknown_debug" }
+        if what == "no_debug" { return .atom("ok") }
+        guard case .tuple(let e) = what, e.count == 2, let command = e[0].atomValue else { return .atom("unknown_debug") }
         switch (command, e[1]) {
         case ("log", "get"): return .tuple("ok", .list([]))
-        case ("statistics", "get"): return .tuple("ok", "no_statistics")
-        case ("log", _), ("trace", _), ("statistics", _), ("log_to_file", _), ("install", _), ("remove", _): return "ok"
-        default: return "unknown_debug"
+        case ("statistics", "get"): return .tuple("ok", .atom("no_statistics"))
+        case ("log", _), ("trace", _), ("statistics", _), ("log_to_file", _), ("install", _), ("remove", _): return .atom("ok")
+        default: return .atom("unknown_debug")
         }
     }
 }

@@ -109,7 +109,7 @@ struct GenServerRuntime<Server: GenServer>: Sendable {
                     event = Self.event(for: message, node: p.node)
                 } else {
                     guard p.handle.isAlive, !Task.isCancelled else { return }
-                    event = .info("timeout")
+                    event = .info(.atom("timeout"))
                 }
             case .wait:
                 guard let message = await p.receive() else { return }

@@ -19,7 +19,7 @@ extension Node {
                 }
                 p.demonitor(ref)
                 guard let reply, case .tuple(let e) = reply else {
-                    continuation.resume(returning: .failure(GenCallFailure(reason: "timeout")))
+                    continuation.resume(returning: .failure(GenCallFailure(reason: .atom("timeout"))))
                     return
                 }
                 continuation.resume(returning: e.count == 2 ? .success(e[1]) : .failure(GenCallFailure(reason: e[4])))
@@ -29,7 +29,7 @@ extension Node {
 
     /// A `sys` request (`get_state`, `get_status`, `suspend`, ...) to a process, as the `sys` module sends it.
     func systemCall(_ server: MonitorTarget, _ request: Term, timeout: Duration = .seconds(5)) async -> Result<Term, GenCallFailure> {
-        await genCall(server, label: "system", request, timeout: timeout)
+        await genCall(server, label: .atom("system"), request, timeout: timeout)
     }
 }
 

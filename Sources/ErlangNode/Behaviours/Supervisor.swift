@@ -112,7 +112,7 @@ extension Node {
 
     /// The children, like `supervisor:which_children/1` (Swift's or OTP's supervisors).
     public func whichChildren(_ supervisor: MonitorTarget, timeout: Duration = .seconds(5)) async throws(SupervisorError) -> [SupervisorChild] {
-        let reply = try await supervisorCall(supervisor, "which_children", timeout: timeout)
+        let reply = try await supervisorCall(supervisor, .atom("which_children"), timeout: timeout)
         guard let list = reply.listElements else { throw .unexpectedReply(reply) }
         var children: [SupervisorChild] = []
         for entry in list {
@@ -126,7 +126,7 @@ extension Node {
 
     /// The counts of `supervisor:count_children/1`: `specs`, `active`, `supervisors`, `workers`.
     public func countChildren(_ supervisor: MonitorTarget, timeout: Duration = .seconds(5)) async throws(SupervisorError) -> [Atom: Int] {
-        let reply = try await supervisorCall(supervisor, "count_children", timeout: timeout)
+        let reply = try await supervisorCall(supervisor, .atom("count_children"), timeout: timeout)
         guard let list = reply.listElements else { throw .unexpectedReply(reply) }
         var counts: [Atom: Int] = [:]
         for entry in list {
@@ -137,7 +137,7 @@ extension Node {
     }
 
     private func supervisorCall(_ supervisor: MonitorTarget, _ request: Term, timeout: Duration) async throws(SupervisorError) -> Term {
-        switch await genCall(supervisor, label: "$gen_call", request, timeout: timeout) {
+        switch await genCall(supervisor, label: .atom("$gen_call"), request, timeout: timeout) {
         case .success(let reply): return reply
         case .failure(let failure): throw .noReply(reason: failure.reason)
         }
@@ -170,7 +170,7 @@ extension ErlangProcess {
 /// carry, so the call names it by a reference into this table.
 final class PendingChildSpecs: Sendable {
     static let shared = PendingChildSpecs()
-    static let tag: Term = "$swift_child_spec"
+    static let tag: Term = .atom("$swift_child_spec")
     private let specs = Mutex<[Reference: ChildSpec]>([:])
 
     func put(_ spec: ChildSpec, key: Reference) { specs.withLock { $0[key] = spec } }

@@ -28,8 +28,8 @@ extension SupervisorServer {
     /// `{Id, Child, Type, Modules}`; `Child` is the pid, `restarting` or `undefined`; dynamic children's id is
     /// `undefined`.
     private func whichChildrenEntry(_ child: Child) -> Term {
-        let process: Term = child.pid.map { .pid($0) } ?? (child.restarting ? "restarting" : "undefined")
-        return .tuple(isSimple ? "undefined" : child.spec.id, process, Self.term(child.spec.kind),
+        let process: Term = child.pid.map { .pid($0) } ?? (child.restarting ? .atom("restarting") : .atom("undefined"))
+        return .tuple(isSimple ? .atom("undefined") : child.spec.id, process, Self.term(child.spec.kind),
                       .list(child.spec.modules.map { .atom($0) }))
     }
 
@@ -56,7 +56,7 @@ extension SupervisorServer {
 
     private func startReply(_ result: Result<Pid?, StartFailure>) -> Term {
         switch result {
-        case .success(let pid): return .tuple("ok", pid.map { .pid($0) } ?? "undefined")
+        case .success(let pid): return .tuple("ok", pid.map { .pid($0) } ?? .atom("undefined"))
         case .failure(let failure): return .tuple("error", failure.reason)
         }
     }
@@ -80,7 +80,7 @@ extension SupervisorServer {
         }
         if let index = state.index(ofID: childSpec.id) {
             if let pid = state.children[index].pid { return .tuple("error", .tuple("already_started", .pid(pid))) }
-            return .tuple("error", "already_present")
+            return .tuple("error", .atom("already_present"))
         }
         var child = Child(key: state.makeKey(), spec: childSpec, arguments: [])
         let result = await startChild(child, context: context)
@@ -95,24 +95,24 @@ extension SupervisorServer {
     private func terminateChildCall(_ id: Term, state: inout State, context: GenServerContext) async -> Term {
         let index: Int?
         if isSimple {
-            guard let pid = id.pidValue else { return .tuple("error", "simple_one_for_one") }
+            guard let pid = id.pidValue else { return .tuple("error", .atom("simple_one_for_one")) }
             index = state.index(ofPid: pid)
         } else {
             index = state.index(ofID: id)
         }
-        guard let index else { return .tuple("error", "not_found") }
+        guard let index else { return .tuple("error", .atom("not_found")) }
         let key = state.children[index].key
         await stopChildren(&state, context: context, where: { $0.key == key })
         if isSimple { state.children.removeAll { $0.key == key } }
-        return "ok"
+        return .atom("ok")
     }
 
     /// `{restart_child, Id}`: `{ok, Pid}` or `{error, running | restarting | not_found | simple_one_for_one | Reason}`.
     private func restartChildCall(_ id: Term, state: inout State, context: GenServerContext) async -> Term {
-        if isSimple { return .tuple("error", "simple_one_for_one") }
-        guard let index = state.index(ofID: id) else { return .tuple("error", "not_found") }
-        if state.children[index].pid != nil { return .tuple("error", "running") }
-        if state.children[index].restarting { return .tuple("error", "restarting") }
+        if isSimple { return .tuple("error", .atom("simple_one_for_one")) }
+        guard let index = state.index(ofID: id) else { return .tuple("error", .atom("not_found")) }
+        if state.children[index].pid != nil { return .tuple("error", .atom("running")) }
+        if state.children[index].restarting { return .tuple("error", .atom("restarting")) }
         let result = await startChild(state.children[index], context: context)
         if case .success(let pid) = result { state.children[index].pid = pid }
         return startReply(result)
@@ -120,12 +120,12 @@ extension SupervisorServer {
 
     /// `{delete_child, Id}`: `ok` or `{error, running | restarting | not_found | simple_one_for_one}`.
     private func deleteChildCall(_ id: Term, state: inout State) -> Term {
-        if isSimple { return .tuple("error", "simple_one_for_one") }
-        guard let index = state.index(ofID: id) else { return .tuple("error", "not_found") }
-        if state.children[index].pid != nil { return .tuple("error", "running") }
-        if state.children[index].restarting { return .tuple("error", "restarting") }
+        if isSimple { return .tuple("error", .atom("simple_one_for_one")) }
+        guard let index = state.index(ofID: id) else { return .tuple("error", .atom("not_found")) }
+        if state.children[index].pid != nil { return .tuple("error", .atom("running")) }
+        if state.children[index].restarting { return .tuple("error", .atom("restarting")) }
         state.children.remove(at: index)
-        return "ok"
+        return .atom("ok")
     }
 
     /// `{get_childspec, Id}`: `{ok, #{id, start, restart, significant, shutdown, type, modules}}` or
@@ -134,20 +134,20 @@ extension SupervisorServer {
     private func childSpecCall(_ id: Term, state: State) -> Term {
         let child: ChildSpec
         if isSimple {
-            guard let pid = id.pidValue, state.index(ofPid: pid) != nil else { return .tuple("error", "not_found") }
+            guard let pid = id.pidValue, state.index(ofPid: pid) != nil else { return .tuple("error", .atom("not_found")) }
             child = spec.children[0]
         } else {
-            guard let index = state.index(ofID: id) else { return .tuple("error", "not_found") }
+            guard let index = state.index(ofID: id) else { return .tuple("error", .atom("not_found")) }
             child = state.children[index].spec
         }
         let map: Term = [
-            "id": child.id,
-            "start": .tuple(.atom(child.modules.first ?? "swift"), "start", .list([])),
-            "restart": Self.term(child.restart),
-            "significant": false,
-            "shutdown": Self.term(child.shutdown),
-            "type": Self.term(child.kind),
-            "modules": .list(child.modules.map { .atom($0) }),
+            .atom("id"): child.id,
+            .atom("start"): .tuple(.atom(child.modules.first ?? "swift"), .atom("start"), .list([])),
+            .atom("restart"): Self.term(child.restart),
+            .atom("significant"): false,
+            .atom("shutdown"): Self.term(child.shutdown),
+            .atom("type"): Self.term(child.kind),
+            .atom("modules"): .list(child.modules.map { .atom($0) }),
         ]
         return .tuple("ok", map)
     }

@@ -23,7 +23,7 @@ struct SupervisorServer: GenServer {
         var intensity: RestartIntensity
         var nextKey = 0
         /// `{local, Name}` or the pid, for reports.
-        var name: Term = "undefined"
+        var name: Term = .atom("undefined")
 
         mutating func makeKey() -> Int {
             nextKey += 1
@@ -46,7 +46,7 @@ struct SupervisorServer: GenServer {
         var state = State(intensity: RestartIntensity(intensity: spec.intensity, period: spec.period))
         state.name = context.name.map { .tuple("local", .atom($0)) } ?? .pid(context.pid)
         if isSimple {
-            guard spec.children.count == 1 else { return .stop(reason: .tuple("bad_start_spec", "simple_one_for_one_needs_one_child")) }
+            guard spec.children.count == 1 else { return .stop(reason: .tuple("bad_start_spec", .atom("simple_one_for_one_needs_one_child"))) }
             return .ok(state)
         }
         var seen: [Term] = []
@@ -62,7 +62,7 @@ struct SupervisorServer: GenServer {
                 entry.pid = pid
                 state.children.append(entry)
             case .failure(let failure):
-                report("start_error", reason: failure.reason, child: entry, state: state, context: context)
+                report(.atom("start_error"), reason: failure.reason, child: entry, state: state, context: context)
                 await stopChildren(&state, context: context)
                 return .stop(reason: .tuple("shutdown", .tuple("failed_to_start_child", child.id, failure.reason)))
             }
@@ -97,7 +97,7 @@ struct SupervisorServer: GenServer {
         let child = state.children[index]
         state.children[index].pid = nil
         if !GenServerRuntime<Self>.isQuiet(reason) || child.spec.restart == .permanent {
-            report("child_terminated", reason: reason, child: child, state: state, context: context)
+            report(.atom("child_terminated"), reason: reason, child: child, state: state, context: context)
         }
         switch child.spec.restart {
         case .temporary:
@@ -114,8 +114,8 @@ struct SupervisorServer: GenServer {
     /// Counts a restart against the intensity, then restarts by the strategy; gives up with `shutdown`.
     private func restart(at index: Int, state: inout State, context: GenServerContext) async -> GenServerResult {
         guard state.intensity.add(at: .now) else {
-            report("shutdown", reason: "reached_max_restart_intensity", child: state.children[index], state: state, context: context)
-            return .stop(reason: "shutdown")
+            report(.atom("shutdown"), reason: .atom("reached_max_restart_intensity"), child: state.children[index], state: state, context: context)
+            return .stop(reason: .atom("shutdown"))
         }
         let key = state.children[index].key
         switch spec.strategy {
@@ -138,7 +138,7 @@ struct SupervisorServer: GenServer {
                 state.children[i].pid = pid
                 state.children[i].restarting = false
             case .failure(let failure):
-                report("start_error", reason: failure.reason, child: child, state: state, context: context)
+                report(.atom("start_error"), reason: failure.reason, child: child, state: state, context: context)
                 state.children[i].restarting = true
                 context.send(.tuple("$gen_cast", .tuple("try_again_restart", .int(child.key))), to: context.pid)
                 return .noreply
@@ -170,9 +170,9 @@ struct SupervisorServer: GenServer {
         for i in state.children.indices.reversed() where predicate(state.children[i]) {
             if let pid = state.children[i].pid {
                 let reason = await shutdown(pid, state.children[i].spec.shutdown, context: context)
-                let expected: Term = state.children[i].spec.shutdown == .brutalKill ? ExitReason.killed : "shutdown"
+                let expected: Term = state.children[i].spec.shutdown == .brutalKill ? ExitReason.killed : .atom("shutdown")
                 if reason != expected && reason != ExitReason.noproc && !GenServerRuntime<Self>.isQuiet(reason) {
-                    report("shutdown_error", reason: reason, child: state.children[i], state: state, context: context)
+                    report(.atom("shutdown_error"), reason: reason, child: state.children[i], state: state, context: context)
                 }
                 state.children[i].pid = nil
             }
@@ -195,10 +195,10 @@ struct SupervisorServer: GenServer {
             p.exit(pid, reason: ExitReason.kill)
             down = await p.receive(where: isDown)
         case .infinity:
-            p.exit(pid, reason: "shutdown")
+            p.exit(pid, reason: .atom("shutdown"))
             down = await p.receive(where: isDown)
         case .timeout(let timeout):
-            p.exit(pid, reason: "shutdown")
+            p.exit(pid, reason: .atom("shutdown"))
             down = await p.receive(timeout: timeout, where: isDown)
             if down == nil {
                 p.exit(pid, reason: ExitReason.kill)
@@ -230,9 +230,9 @@ struct SupervisorServer: GenServer {
 
     func offender(_ child: Child) -> Term {
         .list([
-            .tuple("pid", child.pid.map { .pid($0) } ?? "undefined"),
+            .tuple("pid", child.pid.map { .pid($0) } ?? .atom("undefined")),
             .tuple("id", child.spec.id),
-            .tuple("mfargs", .tuple(.atom(child.spec.modules.first ?? "swift"), "start", .list(child.arguments))),
+            .tuple("mfargs", .tuple(.atom(child.spec.modules.first ?? "swift"), .atom("start"), .list(child.arguments))),
             .tuple("restart_type", Self.term(child.spec.restart)),
             .tuple("significant", false),
             .tuple("shutdown", Self.term(child.spec.shutdown)),
@@ -242,16 +242,16 @@ struct SupervisorServer: GenServer {
 
     static func term(_ restart: ChildSpec.Restart) -> Term {
         switch restart {
-        case .permanent: return "permanent"
-        case .transient: return "transient"
-        case .temporary: return "temporary"
+        case .permanent: return .atom("permanent")
+        case .transient: return .atom("transient")
+        case .temporary: return .atom("temporary")
         }
     }
 
     static func term(_ shutdown: ChildSpec.Shutdown) -> Term {
         switch shutdown {
-        case .brutalKill: return "brutal_kill"
-        case .infinity: return "infinity"
+        case .brutalKill: return .atom("brutal_kill")
+        case .infinity: return .atom("infinity")
         case .timeout(let d):
             let (seconds, attoseconds) = d.components
             return .int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
@@ -260,17 +260,17 @@ struct SupervisorServer: GenServer {
 
     static func term(_ kind: ChildSpec.Kind) -> Term {
         switch kind {
-        case .worker: return "worker"
-        case .supervisor: return "supervisor"
+        case .worker: return .atom("worker")
+        case .supervisor: return .atom("supervisor")
         }
     }
 
     static func term(_ strategy: Supervisor.Strategy) -> Term {
         switch strategy {
-        case .oneForOne: return "one_for_one"
-        case .oneForAll: return "one_for_all"
-        case .restForOne: return "rest_for_one"
-        case .simpleOneForOne: return "simple_one_for_one"
+        case .oneForOne: return .atom("one_for_one")
+        case .oneForAll: return .atom("one_for_all")
+        case .restForOne: return .atom("rest_for_one")
+        case .simpleOneForOne: return .atom("simple_one_for_one")
         }
     }
 
@@ -280,7 +280,7 @@ struct SupervisorServer: GenServer {
         let periodSeconds = Int64(state.intensity.period.components.seconds)
         return .tuple("state", state.name, Self.term(spec.strategy),
                       .list(state.children.map { child in
-                          .tuple("child", child.pid.map { .pid($0) } ?? (child.restarting ? "restarting" : "undefined"),
+                          .tuple("child", child.pid.map { .pid($0) } ?? (child.restarting ? .atom("restarting") : .atom("undefined")),
                                  child.spec.id, Self.term(child.spec.restart), Self.term(child.spec.shutdown),
                                  Self.term(child.spec.kind), .list(child.spec.modules.map { .atom($0) }))
                       }),

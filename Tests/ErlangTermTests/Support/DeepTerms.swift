@@ -29,17 +29,17 @@ enum DeepTerms {
             switch shape {
             case .lists: term = .list([term])
             case .tuples: term = .tuple([term])
-            case .mapValues: term = .map(["a": term])
+            case .mapValues: term = .map([.atom("a"): term])
             case .mapKeys: term = .map(TermMap(uniqueEntries: [(term, 0)]))
-            case .improperTails: term = level % 2 == 0 ? .tuple([term]) : .improperList(["x"], tail: term)
-            case .improperHeads: term = .improperList([term], tail: "t")
+            case .improperTails: term = level % 2 == 0 ? .tuple([term]) : .improperList([.atom("x")], tail: term)
+            case .improperHeads: term = .improperList([term], tail: .atom("t"))
             case .mixed:
                 switch level % 5 {
                 case 0: term = .list([1, term])
-                case 1: term = .tuple([term, "t"])
+                case 1: term = .tuple([term, .atom("t")])
                 case 2: term = .map(TermMap(uniqueEntries: [(term, 0)]))
-                case 3: term = .map(["v": term])
-                default: term = .improperList([term], tail: "tail")
+                case 3: term = .map([.atom("v"): term])
+                default: term = .improperList([term], tail: .atom("tail"))
                 }
             }
         }

@@ -172,6 +172,7 @@ let package = Package(
         .executableTarget(
             name: "echo-node",
             dependencies: [
+                "ExampleSupport",
                 .product(name: "Logging", package: "swift-log"),
                 "ErlangNode",
                 "ErlangTerm",

@@ -65,7 +65,7 @@ import Testing
             ], service: service.process)
             // The DOWN of the dead holder was handled by the server itself (logged), not by a restart.
             #expect(service.process.output.contains("died (killed); released [\"sku-2\": 5]"), "\(service.process.output)")
-            try await Self.expectStopsOnSIGTERM(service.process, "inventory-service")
+            try await Self.expectStopsOnSignal(service.process, "inventory-service")
         }
     }
 
@@ -102,7 +102,7 @@ import Testing
                 ("R_BALANCE", "30"), ("R_ACCOUNTS", "[\"alice\", \"bob\"]"), ("R_STATE", "%{\"alice\" => 30}"),
                 ("R_BADARITY", ":error"), ("R_AFTER_BAD", "30"), ("R_RESTARTED", "true"), ("R_FRESH", "0"),
             ], service: service.process)
-            try await Self.expectStopsOnSIGTERM(service.process, "actor-service")
+            try await Self.expectStopsOnSignal(service.process, "actor-service", signal: SIGINT)
         }
     }
 
@@ -132,7 +132,7 @@ import Testing
                 ("R_AFTER", "{:still, :here}"),
             ], service: echo.process)
             #expect(echo.process.output.contains("ignoring a binary of 20000000 bytes"), "\(echo.process.output)")
-            try await Self.expectStopsOnSIGTERM(echo.process, "echo-node")
+            try await Self.expectStopsOnSignal(echo.process, "echo-node")
 
             // A second one, stopped by the `stop` message: it exits by itself, status 0.
             let again = try await Self.startExample("echo-node", alive: TestEnvironment.uniqueName("echo"), in: world)
@@ -230,11 +230,14 @@ import Testing
         }
     }
 
-    /// SIGTERM: the program closes its node and exits with status 0 within 5 s (else it is killed by pid).
-    static func expectStopsOnSIGTERM(_ process: PeerProcess, _ program: String,
+    /// SIGTERM (or SIGINT, as Ctrl-C sends it): the program closes its node and exits with status 0 within 5 s
+    /// (else it is killed by pid).
+    static func expectStopsOnSignal(_ process: PeerProcess, _ program: String, signal: Int32 = SIGTERM,
                                      sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let stopped = await process.stop(grace: .seconds(5))
-        #expect(stopped, "\(program) did not exit within 5 s of SIGTERM:\n\(process.output)", sourceLocation: sourceLocation)
+        process.signal(signal)
+        let stopped = await process.waitForExit(timeout: .seconds(5))
+        if !stopped { await process.terminate() }
+        #expect(stopped, "\(program) did not exit within 5 s of signal \(signal):\n\(process.output)", sourceLocation: sourceLocation)
         #expect(process.exitStatus == 0, "\(program) exit status \(process.exitStatus.map(String.init) ?? "none")",
                 sourceLocation: sourceLocation)
         #expect(process.output.contains("\(program) stopped"), "\(process.output)", sourceLocation: sourceLocation)

@@ -129,6 +129,60 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Examples/: small programs that run (see Examples/README.md). Executable targets of this package, so that
+        // `swift build` builds them with the library and CI compiles and runs them; no products.
+        .target(
+            name: "ExampleSupport",
+            dependencies: [
+                "ErlangNode",
+                "ErlangTerm",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/ExampleSupport",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "inventory-service",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                "ExampleSupport",
+                "ErlangNode",
+                "ErlangTerm",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/inventory-service",
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "actor-service",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                "ExampleSupport",
+                "ErlangActors",
+                "ErlangNode",
+                "ErlangTerm",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/actor-service",
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "echo-node",
+            dependencies: [
+                "ExampleSupport",
+                .product(name: "Logging", package: "swift-log"),
+                "ErlangNode",
+                "ErlangTerm",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/echo-node",
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ErlangTermTests",
             dependencies: [

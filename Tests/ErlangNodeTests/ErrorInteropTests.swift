@@ -153,7 +153,7 @@ import Testing
             #expect(try await swift.rpc(peer, "printer", "latin1", [], output: { text in printed.withLock { $0 += text } }) == "done")
             #expect(printed.withLock { $0 } == "olé!\n")
             // Without a handler the text goes to the logger; the call still returns.
-            #expect(try await swift.rpc(peer, "io", "format", [.list([104, 105, 126, 110]), .nil]) == .ok)
+            #expect(try await swift.rpc(peer, "io", "format", [.list([104, 105, 126, 110]), .nil]) == Term.ok)
 
             // The connection goes down during the call: {badrpc, nodedown}, as OTP says it.
             let halted = await rpcResult(swift, peer, "erlang", "halt", [])
@@ -239,7 +239,7 @@ import Testing
 
             let printed = Mutex<String>("")
             let output: @Sendable (String) -> Void = { text in printed.withLock { $0 += text } }
-            #expect(try await swift.rpc(peer, "Elixir.IO", "puts", [.string("hi from elixir")], output: output) == .ok)
+            #expect(try await swift.rpc(peer, "Elixir.IO", "puts", [.string("hi from elixir")], output: output) == Term.ok)
             #expect(printed.withLock { $0 } == "hi from elixir\n")
             printed.withLock { $0 = "" }
             let evaluated = try await swift.rpc(peer, "Elixir.Code", "eval_string",

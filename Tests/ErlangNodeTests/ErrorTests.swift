@@ -199,7 +199,7 @@ import Testing
         for _ in 0..<11 { replies.append(await probe.receive(timeout: .seconds(5), matching: { _ in true })?[1] ?? .atom("none")) }
         #expect(Array(replies[0...3]) == [.ok, .ok, .ok, .ok])
         #expect(replies[4] == .list([.tuple("binary", .false), .tuple("encoding", .atom("unicode"))]))
-        #expect(replies[5] == .ok)
+        #expect(replies[5] == Term.ok)
         #expect(replies[6] == "eof" && replies[7] == "eof")
         #expect(replies[8] == .tuple("error", .atom("request")))
         #expect(replies[9] == .tuple("error", .atom("put_chars")))

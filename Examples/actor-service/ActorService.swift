@@ -19,7 +19,7 @@ struct ActorService: AsyncParsableCommand {
             let system = ErlangActorSystem(node: node)
             // The supervisor registers the actor's process as `ledger` and makes a fresh Ledger when it dies.
             try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 5, period: .seconds(10), children: [
-                .actor(id: "ledger", name: "ledger") { Ledger(actorSystem: system) },
+                .actor(id: .atom("ledger"), name: "ledger") { Ledger(actorSystem: system) },
             ]), name: "ledger_sup")
         }
         await node.serveUntilStopped(program: "actor-service")

@@ -30,7 +30,7 @@ distributed actor Ledger: ErlangServable {
     distributed func withdraw(_ account: String, _ amount: Int) throws -> Int {
         guard amount > 0 else { throw ErlangActorFailure(.tuple("bad_amount", .integer(Int64(amount)))) }
         let have = balances[account] ?? 0
-        guard have >= amount else { throw ErlangActorFailure("insufficient_funds") }
+        guard have >= amount else { throw ErlangActorFailure(.atom("insufficient_funds")) }
         balances[account] = have - amount
         return have - amount
     }

@@ -18,9 +18,9 @@ struct EchoNode: AsyncParsableCommand {
         let config = try options.configuration()
         let node = try await Node.start(config, logger: Logger(label: "echo-node")) { node in
             node.register(module: "calc", function: "add", arity: 2) { _, args in   // :rpc.call(node, :calc, :add, [1, 2])
-                guard let a = args[0].intValue, let b = args[1].intValue else { throw ErlangError("badarg") }
+                guard let a = args[0].intValue, let b = args[1].intValue else { throw ErlangError(.atom("badarg")) }
                 let (sum, overflow) = a.addingReportingOverflow(b)
-                guard !overflow else { throw ErlangError("badarith") }   // the caller gets {:badrpc, {:EXIT, ...}}
+                guard !overflow else { throw ErlangError(.atom("badarith")) }   // the caller gets {:badrpc, {:EXIT, ...}}
                 return .int(sum)
             }
             try node.register("echo", node.spawn { p in           // send({:echo, :"echo@host"}, {self(), :hi})

@@ -18,7 +18,7 @@ struct InventoryService: AsyncParsableCommand {
         let node = try await Node.start(try options.configuration(), logger: Logger(label: "inventory-service")) { node in
             // Started before the node registers in EPMD: when peers can find the node, `inventory` is there.
             try await node.startSupervisor(Supervisor(strategy: .oneForOne, intensity: 5, period: .seconds(10), children: [
-                .genServer(Inventory(initialStock: stock), id: "inventory", name: "inventory"),
+                .genServer(Inventory(initialStock: stock), id: .atom("inventory"), name: "inventory"),
             ]), name: "inventory_sup")
         }
         await node.serveUntilStopped(program: "inventory-service")

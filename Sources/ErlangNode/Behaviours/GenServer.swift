@@ -18,7 +18,7 @@ import Logging
 ///         switch request {
 ///         case "incr": state += 1; return .reply(.integer(state))
 ///         case "get": return .reply(.integer(state))
-///         default: return .reply(.tuple("error", "unknown_call"))
+///         default: return .reply(.tuple("error", .atom("unknown_call")))
 ///         }
 ///     }
 /// }

@@ -20,4 +20,6 @@ public struct ProcessExit: Error, Sendable {
     public let reason: Term
     /// Creates an exit with the given reason.
     public init(_ reason: Term) { self.reason = reason }
+    /// Creates an exit with an atom reason: `ProcessExit("shutdown")`.
+    public init(_ reason: Atom) { self.reason = .atom(reason) }
 }

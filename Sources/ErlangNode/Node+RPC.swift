@@ -272,6 +272,8 @@ public struct ErlangError: Error, Sendable {
     public let reason: Term
     /// Creates the error.
     public init(_ reason: Term) { self.reason = reason }
+    /// Creates the error with an atom reason: `ErlangError("badarg")`.
+    public init(_ reason: Atom) { self.reason = .atom(reason) }
 }
 
 /// Thrown by a Swift function to `throw` a value, as Erlang's `throw/1`.

@@ -10,8 +10,13 @@ extension ErlangProcess {
     ///   (no such server), `.nodedown` (its node is unreachable, or the connection went down: `noconnection`),
     ///   `.exit` (the server exited first, with its reason).
     public func call(_ server: MonitorTarget, _ request: Term, timeout: Duration = .seconds(5)) async throws(CallError) -> Term {
+        try await call(server, label: "$gen_call", request, timeout: timeout)
+    }
+
+    /// `gen:call(Server, Label, Request, Timeout)`: `'$gen_call'` for gen_server calls, `system` for `sys` requests.
+    func call(_ server: MonitorTarget, label: Atom, _ request: Term, timeout: Duration) async throws(CallError) -> Term {
         let ref = monitor(server)
-        let message: Term = .tuple("$gen_call", .tuple(.pid(pid), .reference(ref)), request)
+        let message: Term = .tuple(label, .tuple(.pid(pid), .reference(ref)), request)
         switch server {
         case .pid(let target): send(message, to: target)
         case .name(let name, let node): send(message, to: name, on: node)

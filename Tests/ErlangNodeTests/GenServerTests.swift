@@ -80,7 +80,7 @@ private struct TestServer: GenServer {
 
 @Suite struct GenServerTests {
     private func call(_ node: Node, _ target: MonitorTarget, _ request: Term) async -> Term? {
-        try? await node.genCall(target, label: .atom("$gen_call"), request).get()
+        try? await node.genCall(target, label: "$gen_call", request).get()
     }
 
     @Test func startReturnsAfterInitThenCallsAndCasts() async throws {
@@ -234,7 +234,7 @@ private struct TestServer: GenServer {
         #expect(try await node.systemCall(target, .atom("suspend")).get() == "ok")
         #expect(try await node.systemCall(target, .atom("get_status")).get()[3]?[1] == "suspended")
         // Suspended: calls wait (here: time out), casts queue; both go through after resume.
-        #expect(await node.genCall(target, label: .atom("$gen_call"), .atom("get"), timeout: .milliseconds(100)) == .failure(GenCallFailure(reason: .atom("timeout"))))
+        #expect(await node.genCall(target, label: "$gen_call", .atom("get"), timeout: .milliseconds(100)) == .failure(GenCallFailure(reason: .atom("timeout"))))
         node.cast(target, .tuple("set", 5))
         #expect(try await node.systemCall(target, .atom("resume")).get() == "ok")
         #expect(await call(node, target, .atom("get")) == 5)

@@ -97,7 +97,7 @@ private struct Worker: GenServer {
         let sup = try await node.startSupervisor(Supervisor(strategy: .simpleOneForOne, intensity: 5, children: [template]))
         let one = try #require(try await node.startChild(.pid(sup), arguments: [.atom("x")]))
         let two = try #require(try await node.startChild(.pid(sup), arguments: [.atom("y")]))
-        #expect(try await node.genCall(.pid(one), label: .atom("$gen_call"), .atom("get")).get() == "x")
+        #expect(try await node.genCall(.pid(one), label: "$gen_call", .atom("get")).get() == "x")
         #expect(try await node.countChildren(.pid(sup)) == ["specs": 1, "active": 2, "supervisors": 0, "workers": 2])
         #expect(try await node.whichChildren(.pid(sup)).allSatisfy { $0.id == "undefined" })
         // A dynamic child is restarted with its own arguments.
@@ -107,7 +107,7 @@ private struct Worker: GenServer {
             again = try? await node.whichChildren(.pid(sup)).compactMap(\.pid).first { $0 != two }
             return again != nil && again != one
         })
-        #expect(try await node.genCall(.pid(again!), label: .atom("$gen_call"), .atom("get")).get() == "x")
+        #expect(try await node.genCall(.pid(again!), label: "$gen_call", .atom("get")).get() == "x")
         try await node.terminateChild(.pid(sup), id: .pid(two))
         #expect(!node.isAlive(two))
         #expect(try await node.countChildren(.pid(sup))[Atom("active")] == 1)
@@ -125,15 +125,15 @@ private struct Worker: GenServer {
         ]))
         var now = try await pids(node, sup)
         // transient: a normal exit is not restarted (the spec stays), an abnormal one is.
-        _ = await node.genCall(.pid(now[.atom("trans")]!), label: .atom("$gen_call"), .tuple("stop", .atom("normal")))
+        _ = await node.genCall(.pid(now[.atom("trans")]!), label: "$gen_call", .tuple("stop", .atom("normal")))
         #expect(await eventually { (try? await node.whichChildren(.pid(sup)).first { $0.id == "trans" }?.pid) == nil })
         #expect(try await node.whichChildren(.pid(sup)).contains { $0.id == "trans" })
         let trans = try #require(try await node.restartChild(.pid(sup), id: .atom("trans")))
-        _ = await node.genCall(.pid(trans), label: .atom("$gen_call"), .tuple("stop", .atom("oops")))
+        _ = await node.genCall(.pid(trans), label: "$gen_call", .tuple("stop", .atom("oops")))
         #expect(await restarted(node, sup, .atom("trans"), from: trans) != nil)
         // permanent: restarted even after a normal exit.
         now = try await pids(node, sup)
-        _ = await node.genCall(.pid(now[.atom("perm")]!), label: .atom("$gen_call"), .tuple("stop", .atom("normal")))
+        _ = await node.genCall(.pid(now[.atom("perm")]!), label: "$gen_call", .tuple("stop", .atom("normal")))
         #expect(await restarted(node, sup, .atom("perm"), from: now[.atom("perm")]!) != nil)
         // temporary: never restarted, and gone from the children.
         kill(node, now[.atom("temp")]!)
@@ -223,7 +223,7 @@ private struct Worker: GenServer {
 
         // start_child with a Swift spec; the id must be new.
         let added = try #require(try await node.startChild(top, .genServer(Worker(value: .atom("new")), id: .atom("added"))))
-        #expect(try await node.genCall(.pid(added), label: .atom("$gen_call"), .atom("get")).get() == "new")
+        #expect(try await node.genCall(.pid(added), label: "$gen_call", .atom("get")).get() == "new")
         await #expect(throws: SupervisorError.refused(reason: .tuple("already_started", .pid(added)))) {
             try await node.startChild(top, .genServer(Worker(), id: .atom("added")))
         }

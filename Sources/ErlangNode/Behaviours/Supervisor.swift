@@ -137,7 +137,7 @@ extension Node {
     }
 
     private func supervisorCall(_ supervisor: MonitorTarget, _ request: Term, timeout: Duration) async throws(SupervisorError) -> Term {
-        switch await genCall(supervisor, label: .atom("$gen_call"), request, timeout: timeout) {
+        switch await genCall(supervisor, label: "$gen_call", request, timeout: timeout) {
         case .success(let reply): return reply
         case .failure(let failure): throw .noReply(reason: failure.reason)
         }

@@ -7,7 +7,7 @@ import NIOCore
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.throughput, .wallClock, .mallocCountTotal], maxDuration: .seconds(2))
 
-    var deep: Term = "leaf"
+    var deep: Term = .atom("leaf")
     for level in 0..<500 { deep = level % 2 == 0 ? .list([deep]) : .tuple([.integer(Int64(level)), deep]) }
     let corpus: [(String, Term)] = [
         ("small tuple", .tuple("hi", 123)),

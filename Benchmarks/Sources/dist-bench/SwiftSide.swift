@@ -82,7 +82,7 @@ enum SwiftSide {
             let start = ContinuousClock.now
             for _ in 0..<n {
                 do {
-                    _ = try await p.call(.name(name, node: peer), "incr", timeout: timeout)
+                    _ = try await p.call(.name(name, node: peer), .atom("incr"), timeout: timeout)
                 } catch {
                     throw BenchError.failed("gen_server call to {\(name), \(peer)}: \(error)")
                 }

@@ -40,7 +40,7 @@ func parseOptions() -> Options {
 
 /// The fixed corpus of the issue: every item as a term.
 func corpus() -> [(String, Term)] {
-    var deep: Term = "leaf"
+    var deep: Term = .atom("leaf")
     for level in 0..<500 { deep = level % 2 == 0 ? .list([deep]) : .tuple([.integer(Int64(level)), deep]) }
     let map = TermMap((1...100).map { (Term.string(String($0)), Term.integer(Int64($0))) })
     return [

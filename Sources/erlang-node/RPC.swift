@@ -27,10 +27,10 @@ struct RPC: AsyncParsableCommand {
         let moduleAtom = try ClientSession.parse(module, what: "MOD", target: targetNode)
         let functionAtom = try ClientSession.parse(function, what: "FUN", target: targetNode)
         guard case .atom(let m) = moduleAtom, case .atom(let f) = functionAtom else {
-            throw ClientSession.fail("MOD and FUN must be atoms", ClientExit.usage)
+            throw ClientSession.fail("MOD and FUN must be atoms", CLIExit.usage)
         }
         var args = try ClientSession.parse(arguments, what: "ARGS", target: targetNode)
-        guard args.listElements != nil else { throw ClientSession.fail("ARGS must be a proper list, such as [1, two]", ClientExit.usage) }
+        guard args.listElements != nil else { throw ClientSession.fail("ARGS must be a proper list, such as [1, two]", CLIExit.usage) }
 
         let session = try await ClientSession.connect(target, options: options, kind: "rpc")
         if mentionsTarget(args, targetNode), let creation = await session.targetCreation() {
@@ -45,7 +45,7 @@ struct RPC: AsyncParsableCommand {
             // What rpc:call returns on stdout, as before; the reason in words on stderr.
             print(error.term.erlangText(text))
             await session.close()
-            throw ClientSession.fail("\(error)", ClientExit.remoteError)
+            throw ClientSession.fail("\(error)", CLIExit.remoteError)
         }
     }
 }

@@ -24,7 +24,7 @@ struct Send: AsyncParsableCommand {
     func run() async throws {
         let targetNode = Atom(target)
         guard case .atom(let registered) = try ClientSession.parse(name, what: "NAME", target: targetNode) else {
-            throw ClientSession.fail("NAME must be an atom", ClientExit.usage)
+            throw ClientSession.fail("NAME must be an atom", CLIExit.usage)
         }
         var term = try ClientSession.parse(message, what: "TERM", target: targetNode)
 
@@ -38,12 +38,12 @@ struct Send: AsyncParsableCommand {
             whereis = try await session.rpc("erlang", "whereis", [.atom(registered)])
         } catch {
             await session.close()
-            throw ClientSession.fail("cannot look up \(registered) on \(target): \(error)", ClientExit.remoteError)
+            throw ClientSession.fail("cannot look up \(registered) on \(target): \(error)", CLIExit.remoteError)
         }
         guard case .pid = whereis else {
             await session.close()
             throw ClientSession.fail("no process is registered as \(Term.atom(registered).erlangText(.tp)) on \(target)",
-                                     ClientExit.remoteError)
+                                     CLIExit.remoteError)
         }
         session.node.send(term, to: registered, on: targetNode)
         // The message is ahead of the ping on the same connection, so the pong means it arrived.
@@ -52,7 +52,7 @@ struct Send: AsyncParsableCommand {
             await session.close()
         } catch {
             await session.close()
-            throw ClientSession.fail("\(target) went away before confirming delivery: \(error)", ClientExit.unreachable)
+            throw ClientSession.fail("\(target) went away before confirming delivery: \(error)", CLIExit.unreachable)
         }
     }
 }

@@ -80,12 +80,30 @@ enum EPMDLauncher {
         #endif
     }
 
+    /// Marks every descriptor above stderr close-on-exec, so none goes with the daemon: one inherited from
+    /// whoever started the node (Foundation's `Process` sees its child exit when a socket the child holds closes)
+    /// would otherwise stay open in the daemon for its whole life. The node's own descriptors already are.
+    private static func closeOnExec() {
+        #if os(Linux)
+        let directory = "/proc/self/fd"
+        #else
+        let directory = "/dev/fd"
+        #endif
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
     struct SpawnFailure: Error {
         let message: String
     }
 
     /// Starts `executable` in a session of its own with default signal handling and an empty signal mask (so no
-    /// signal meant for this node, and no disposition it inherited, reaches the daemon), stdio on /dev/null.
+    /// signal meant for this node, and no disposition it inherited, reaches the daemon), stdio on /dev/null and no
+    /// other descriptor of this process.
     private static func spawnDetached(_ executable: String, _ arguments: [String]) throws(SpawnFailure) -> pid_t {
         var fileActions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
@@ -98,6 +116,7 @@ enum EPMDLauncher {
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0)
+        closeOnExec()
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }

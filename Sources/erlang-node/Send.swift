@@ -11,12 +11,14 @@ struct Send: AsyncParsableCommand {
         discussion: """
             TERM is in Erlang term syntax, such as '{hello, "world", 42}'. The command returns once the message \
             is delivered to the node (a ping follows it on the same connection).
-            Exit codes: 0 sent; 1 NAME is not registered there; 2 bad arguments; 3 the node cannot be reached \
-            or the cookie is wrong.
+            The client's name is of the target's kind, as with rpc.
+            Exit codes: 0 sent; 1 remote error (NAME is not registered there); 2 usage error (bad or missing \
+            arguments); 3 unreachable (EPMD not answering, the node not registered, refused, the cookie wrong, no \
+            answer in time).
             """
     )
 
-    @Argument(help: "The node, NAME@HOST.") var target: String
+    @Argument(help: "The node, NAME@HOST (a host with a dot, or an IP address, is a long name).") var target: String
     @Argument(help: "The registered name of the receiving process.") var name: String
     @Argument(help: "The message, in Erlang term syntax.") var message: String
     @OptionGroup var options: ClientOptions

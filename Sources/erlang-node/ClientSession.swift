@@ -6,22 +6,19 @@ import Foundation
 import Logging
 import NIOCore
 
-/// Options of the client subcommands (`rpc`, `send`): the client's own node and the time limit.
+/// Options of the client subcommands (`ping`, `rpc`, `send`): the client's own node, the time limit, and how much
+/// it says.
 struct ClientOptions: ParsableArguments {
     @OptionGroup var node: NodeOptions
 
     @Option(help: "Seconds to wait for the connection and the answer.")
     var timeout: Double = 10
-}
 
-/// The exit codes scripts can rely on.
-enum ClientExit {
-    /// The remote side answered with an error: `{badrpc, _}`, an unregistered name.
-    static let remoteError: Int32 = 1
-    /// Bad arguments or unparseable term text.
-    static let usage: Int32 = 2
-    /// The node could not be reached: not registered, no EPMD, refused (a wrong cookie), or no answer in time.
-    static let unreachable: Int32 = 3
+    @Flag(help: "Print log lines (info level, or --log-level) on stderr, and for ping why a pang happened.")
+    var verbose = false
+
+    /// The level log lines go out at: `--log-level` if given, info with `--verbose`, else none.
+    var logLevel: Logger.Level? { node.logLevel?.level ?? (verbose ? .info : nil) }
 }
 
 /// A short-lived hidden node that talks to one target node, for the client subcommands.
@@ -30,7 +27,7 @@ struct ClientSession {
     let target: Atom
     let options: ClientOptions
 
-    /// Writes a one-line message on stderr.
+    /// Writes a one-line message on stderr and returns the exit code to throw.
     static func fail(_ message: String, _ code: Int32) -> ExitCode {
         FileHandle.standardError.write(Data("erlang-node: \(message)\n".utf8))
         return ExitCode(code)
@@ -41,40 +38,58 @@ struct ClientSession {
         do {
             return try TermParser.parse(text, options: .init(localNode: target, localCreation: creation))
         } catch {
-            throw fail("cannot parse \(what): \(error)", ClientExit.usage)
+            throw fail("cannot parse \(what): \(error)", CLIExit.usage)
         }
     }
 
-    /// Starts the client node and connects to `target`, explaining a failure (exit code 3).
-    static func connect(_ targetText: String, options: ClientOptions, kind: String) async throws(ExitCode) -> ClientSession {
+    /// Starts the client node for `targetText` (not connected yet). The client's name is of the target's kind:
+    /// `--sname`/`--name` if given (a kind that differs from the target's is a usage error, as OTP never connects
+    /// short and long names), else a made-up hidden name of the target's kind.
+    static func start(_ targetText: String, options: ClientOptions, kind: String) async throws(ExitCode) -> ClientSession {
         let target = Atom(targetText)
-        guard NodeConfiguration.host(of: target) != nil, NodeConfiguration.alive(of: target) != nil else {
-            throw fail("bad node name \(targetText): expected NAME@HOST", ClientExit.usage)
+        guard let host = NodeConfiguration.host(of: target), NodeConfiguration.alive(of: target) != nil else {
+            throw fail("bad node name \(targetText): expected NAME@HOST", CLIExit.usage)
         }
-        guard options.timeout > 0 else { throw fail("--timeout must be positive", ClientExit.usage) }
-        armWatchdog(seconds: options.timeout)
+        guard options.timeout > 0 else { throw fail("--timeout must be positive", CLIExit.usage) }
+        CommandLogging.bootstrap(options.logLevel)
+        let targetKind: NodeConfiguration.NameKind = host.contains(".") || host.contains(":") ? .long : .short
         var config: NodeConfiguration
         do {
-            config = try options.node.configuration(defaultShortName: "\(kind)\(getpid())x\(UInt32.random(in: 0...999_999))")
+            config = try options.node.configuration(
+                client: .init(alive: "\(kind)\(getpid())x\(UInt32.random(in: 0...999_999))", kind: targetKind))
         } catch {
-            throw fail("\(error)", ClientExit.usage)
+            throw fail("\(error)", CLIExit.usage)
+        }
+        guard config.acceptsNameKind(of: target) else {
+            let (theirs, flag) = targetKind == .long ? ("a long name", "--name NAME@HOST") : ("a short name", "--sname NAME")
+            throw fail("\(targetText) is \(theirs) and \(config.name) is not: give \(flag) (or neither), "
+                       + "as short and long names never connect", CLIExit.usage)
         }
         config.hidden = true
-        var logger = options.node.logger("erlang-node")
-        if options.node.logLevel == "info" { logger.logLevel = .critical }  // a client prints results, not logs
+        let logger = Logger(label: "erlang-node")
         let node: Node
         do {
             node = try await Node.start(config, logger: logger)
         } catch {
-            throw fail("cannot start the client node \(config.name): \(error)", ClientExit.unreachable)
+            throw fail("cannot start the client node \(config.name): \(error)", CLIExit.unreachable)
+        }
+        return ClientSession(node: node, target: target, options: options)
+    }
+
+    /// Starts the client node and connects to `target`, explaining a failure (exit code 3, or 2 for a name).
+    static func connect(_ targetText: String, options: ClientOptions, kind: String) async throws(ExitCode) -> ClientSession {
+        let session = try await start(targetText, options: options, kind: kind)
+        session.armWatchdog { () -> Never in
+            FileHandle.standardError.write(Data("erlang-node: no answer within \(options.timeout) s\n".utf8))
+            Foundation.exit(CLIExit.unreachable)
         }
         do {
-            try await node.connect(target)
-            return ClientSession(node: node, target: target, options: options)
+            try await session.node.connect(session.target)
+            return session
         } catch {
             // The reason in the library's words: not registered, EPMD unreachable, wrong cookie, refused, ...
-            await node.shutdown()
-            throw fail("\(error)", ClientExit.unreachable)
+            await session.close()
+            throw fail("\(error)", CLIExit.code(for: error))
         }
     }
 
@@ -93,11 +108,9 @@ struct ClientSession {
 
     func close() async { await node.shutdown() }
 
-    /// The last resort against a hang: a little after the timeout, exit with code 3 whatever is still running.
-    private static func armWatchdog(seconds: Double) {
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds + 3) {
-            FileHandle.standardError.write(Data("erlang-node: no answer within \(seconds) s\n".utf8))
-            Foundation.exit(ClientExit.unreachable)
-        }
+    /// The last resort against a hang: a little after the timeout, `expire` runs (it prints and exits) whatever is
+    /// still running.
+    func armWatchdog(_ expire: @escaping @Sendable () -> Never) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + options.timeout + 3) { expire() }
     }
 }

@@ -15,7 +15,7 @@ enum Main {
         if ProcessInfo.processInfo.environment["ERLANG_NODE_EXECUTOR"] == "eventloop" {
             NodeExecutor.installEventLoopsAsGlobalExecutor()
         }
-        await ErlangNodeCommand.main()
+        await CLIExit.run()
     }
 }
 
@@ -23,6 +23,8 @@ struct ErlangNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erlang-node",
         abstract: "A pure-Swift Erlang node, and client commands for Erlang nodes.",
+        discussion: CLIExit.table,
+        version: ErlangNodeVersion.text,
         subcommands: [Start.self, Ping.self, Names.self, RPC.self, Send.self]
     )
 }
@@ -62,8 +64,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Do not use EPMD: listen on this fixed port and expect peers on it too.")
     var noEpmd: Int?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info for start; none for the client commands unless --verbose).")
+    var logLevel: LogLevel?
 
     @Option(help: "The distribution carrier, as erl's -proto_dist: inet_tcp (IPv4, default), inet6_tcp (IPv6), inet_tls, inet6_tls (TLS over either).")
     var protoDist: String?
@@ -71,11 +73,16 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "TLS options file for inet_tls/inet6_tls, in OTP's -ssl_dist_optfile format: [{server, Opts}, {client, Opts}].")
     var sslDistOptfile: String?
 
-    func configuration(defaultShortName: String? = nil) throws -> NodeConfiguration {
+    /// The name a client takes when given neither `--sname` nor `--name`: `ALIVE@HOST` of the target's kind.
+    struct ClientName {
+        let alive: String
+        let kind: NodeConfiguration.NameKind
+    }
+
+    func configuration(client: ClientName? = nil) throws -> NodeConfiguration {
         let kind: NodeConfiguration.NameKind
         let full: String
-        // A client's default short name applies only when no long name is given (`ping --name p@::1 T` works).
-        switch (shortName ?? (longName == nil ? defaultShortName : nil), longName) {
+        switch (shortName, longName) {
         case (let s?, nil):
             kind = .short
             full = Self.fullName(s, defaultHost: ShortHost.current) ?? s
@@ -87,6 +94,15 @@ struct NodeOptions: ParsableArguments {
                     .cannotSetLongName, value: l, detail: "no host part, and this machine's host name has no domain").description)
             }
             full = name
+        case (nil, nil) where client != nil:
+            kind = client!.kind
+            switch kind {
+            case .short: full = "\(client!.alive)@\(ShortHost.current)"
+            case .long:
+                // Only this side connects, so any long host will do: the machine's FQDN, else the loopback literal.
+                let loopback = (try? ProtoDist.parse(protoDist).addressFamily) == .inet6 ? "::1" : "127.0.0.1"
+                full = "\(client!.alive)@\(ShortHost.fullyQualified ?? loopback)"
+            }
         case (nil, nil):
             throw ValidationError("give --sname NAME or --name NAME@HOST")
         default:
@@ -153,7 +169,7 @@ struct NodeOptions: ParsableArguments {
 
     func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = logLevel?.level ?? .info
         return logger
     }
 }
@@ -189,73 +205,5 @@ enum ShortHost {
             if words[0] == "search", domain == nil { domain = String(words[1]) }
         }
         return domain.map { "\(full).\($0)" }
-    }
-}
-
-struct Start: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the demo node in the foreground until SIGTERM/SIGINT.")
-
-    @OptionGroup var options: NodeOptions
-
-    func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
-            return handler
-        }
-        let config = try options.configuration()
-        let logger = options.logger("erlang-node")
-        let service = NodeService(configuration: config, logger: logger) { node in
-            try await DemoServices.install(on: node)
-        }
-        let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-    }
-}
-
-struct Ping: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Ping a node, like net_adm:ping/1: prints pong or pang (and why on stderr).",
-        discussion: "Exit codes: 0 pong; 1 pang; 2 bad arguments.")
-
-    @Argument(help: "The node to ping, NAME@HOST.") var target: String
-    @OptionGroup var options: NodeOptions
-    @Option(help: "Seconds to wait.") var timeout: Int = 10
-
-    func run() async throws {
-        var config = try options.configuration(defaultShortName: "ping\(getpid())")
-        config.hidden = true
-        let node = try await Node.start(config, logger: options.logger("erlang-node"))
-        do {
-            try await node.checkedPing(Atom(target), timeout: .seconds(timeout))
-            print("pong")
-            await node.shutdown()
-        } catch {
-            // pang on stdout, as net_adm:ping/1 answers; why on stderr.
-            print("pang")
-            FileHandle.standardError.write(Data("erlang-node: \(error)\n".utf8))
-            await node.shutdown()
-            throw ExitCode(1)
-        }
-    }
-}
-
-struct Names: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the names registered in EPMD, like `epmd -names`.")
-
-    @Argument(help: "Host (default 127.0.0.1).") var host: String = "127.0.0.1"
-    @Option(help: "EPMD port (default: $ERL_EPMD_PORT or 4369).") var epmdPort: Int?
-
-    func run() async throws {
-        let client = EPMDClient(host: host, port: epmdPort ?? EPMDClient.environmentPort())
-        do {
-            let names = try await client.names()
-            print("epmd: up and running on port \(names.epmdPort) with data:")
-            for entry in names.entries { print("name \(entry.name) at port \(entry.port)") }
-        } catch {
-            FileHandle.standardError.write(Data("erlang-node: cannot reach EPMD at \(host): \(error)\n".utf8))
-            throw ExitCode(2)
-        }
     }
 }

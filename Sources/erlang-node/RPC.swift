@@ -11,12 +11,15 @@ struct RPC: AsyncParsableCommand {
         discussion: """
             ARGS is an Erlang list in term syntax, such as '[1, <<"two">>, {three}]'; the target's own pids may be \
             written as it prints them, <0.85.0>. The result is printed as the Erlang shell prints it (~tp, one line).
-            Exit codes: 0 ok; 1 {badrpc, _} (printed, and the reason on stderr); 2 bad arguments; 3 the node cannot be reached or the \
-            cookie is wrong.
+            A long-named target (a host with a dot, or an IP address) is reached with a long client name, a short one \
+            with a short name; --sname/--name choose the name, and must be of the target's kind.
+            Exit codes: 0 ok; 1 remote error, {badrpc, _} (printed, and the reason on stderr); 2 usage error (bad \
+            or missing arguments); 3 unreachable (EPMD not answering, the node not registered, refused, the cookie \
+            wrong, no answer in time).
             """
     )
 
-    @Argument(help: "The node, NAME@HOST.") var target: String
+    @Argument(help: "The node, NAME@HOST (a host with a dot, or an IP address, is a long name).") var target: String
     @Argument(help: "The module.") var module: String
     @Argument(help: "The function.") var function: String
     @Argument(help: "The arguments, an Erlang list such as '[1, two]'.") var arguments: String = "[]"
@@ -27,10 +30,10 @@ struct RPC: AsyncParsableCommand {
         let moduleAtom = try ClientSession.parse(module, what: "MOD", target: targetNode)
         let functionAtom = try ClientSession.parse(function, what: "FUN", target: targetNode)
         guard case .atom(let m) = moduleAtom, case .atom(let f) = functionAtom else {
-            throw ClientSession.fail("MOD and FUN must be atoms", ClientExit.usage)
+            throw ClientSession.fail("MOD and FUN must be atoms", CLIExit.usage)
         }
         var args = try ClientSession.parse(arguments, what: "ARGS", target: targetNode)
-        guard args.listElements != nil else { throw ClientSession.fail("ARGS must be a proper list, such as [1, two]", ClientExit.usage) }
+        guard args.listElements != nil else { throw ClientSession.fail("ARGS must be a proper list, such as [1, two]", CLIExit.usage) }
 
         let session = try await ClientSession.connect(target, options: options, kind: "rpc")
         if mentionsTarget(args, targetNode), let creation = await session.targetCreation() {
@@ -45,7 +48,7 @@ struct RPC: AsyncParsableCommand {
             // What rpc:call returns on stdout, as before; the reason in words on stderr.
             print(error.term.erlangText(text))
             await session.close()
-            throw ClientSession.fail("\(error)", ClientExit.remoteError)
+            throw ClientSession.fail("\(error)", CLIExit.remoteError)
         }
     }
 }

@@ -140,10 +140,24 @@ final class ProcessGroupScope: Sendable {
         }
     }
 
-    /// A bounded rendering of a message for a log line (a peer may send megabytes of junk).
-    static func excerpt(_ message: Term) -> String {
-        let text = message.erlangText(.tp)
-        return text.count > 200 ? String(text.prefix(200)) + "..." : text
+    /// A bounded rendering of a message for a log line: a peer may send megabytes of junk, so only the first few
+    /// elements of a tuple or list, two levels deep, are written out.
+    static func excerpt(_ message: Term, depth: Int = 0) -> String {
+        let limit = 4
+        func elements(_ e: [Term]) -> String {
+            let shown = e.prefix(limit).map { excerpt($0, depth: depth + 1) }
+            return (shown + (e.count > limit ? ["...(\(e.count) elements)"] : [])).joined(separator: ",")
+        }
+        switch message {
+        case .tuple(let e): return depth >= 2 ? "{...}" : "{" + elements(e) + "}"
+        case .list(let e): return depth >= 2 ? "[...]" : "[" + elements(e) + "]"
+        case .improperList(let e, _): return depth >= 2 ? "[...|...]" : "[" + elements(e) + "|...]"
+        case .binary(let b) where b.count > 32: return "<<\(b.count) bytes>>"
+        case .map(let m) where depth >= 1 || m.count > limit: return "#{...(\(m.count) entries)}"
+        default:
+            let text = message.erlangText(.tp)
+            return text.count > 80 ? String(text.prefix(80)) + "..." : text
+        }
     }
 }
 

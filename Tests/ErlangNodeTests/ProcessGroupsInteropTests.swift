@@ -135,6 +135,31 @@ private let demoBinary: String? = TestEnvironment.builtExecutable("erlang-node")
         #expect(!e.output.contains("badarg") && !e.output.contains("CRASH REPORT"), "E: \(e.output)")
     }
 
+    /// Two Swift nodes speak the same protocol: members both ways, a member's exit and a node's shutdown reflected.
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func swiftNodesExchangeGroups() async throws {
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { world in
+            let a = try await world.swiftNode(TestEnvironment.uniqueName("pga"))
+            let b = try await world.swiftNode(TestEnvironment.uniqueName("pgb"))
+            let onA = a.spawn { p in _ = await p.receive() }
+            try a.processGroups.join(onA, group: .atom("g"))
+            try a.processGroups.join(onA, group: .atom("x"), scope: "named")
+            try await a.connect(b.name)
+            let onB = b.spawn { p in _ = await p.receive() }
+            try b.processGroups.join([onB, onB], group: .atom("g"))
+            try b.processGroups.join(onB, group: .atom("x"), scope: "named")
+            #expect(await eventually(timeout: .seconds(2)) { a.processGroups.getMembers(.atom("g")).count == 3 })
+            #expect(await eventually(timeout: .seconds(2)) { b.processGroups.getMembers(.atom("g")).count == 3 })
+            #expect(await eventually(timeout: .seconds(2)) { Set(b.processGroups.getMembers(.atom("x"), scope: "named")) == [onA, onB] })
+            b.send(.atom("stop"), to: onB)
+            #expect(await eventually(timeout: .seconds(1)) { a.processGroups.getMembers(.atom("g")) == [onA] })
+            #expect(await eventually(timeout: .seconds(1)) { a.processGroups.getMembers(.atom("x"), scope: "named") == [onA] })
+            await a.shutdown()
+            #expect(await eventually(timeout: .seconds(5)) { b.processGroups.getMembers(.atom("g")).isEmpty })
+            #expect(b.processGroups.counts()?.peers == 0)
+        }
+    }
+
     /// Many groups from a real peer: 5,000 groups joined on a BEAM node reach the Swift node, and the Swift node's
     /// memory for them is freed when the BEAM node is killed.
     @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func manyGroupsFromABEAMNodeAreFreedAtNodedown() async throws {

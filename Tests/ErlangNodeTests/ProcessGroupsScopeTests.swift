@@ -89,6 +89,41 @@ import Testing
         #expect(groups.counts()?.subscriptions == 0)
     }
 
+    /// `pg`'s gen_server calls to the scope itself (what `pg:join/3`, `pg:monitor/2`... send to their own node's
+    /// scope; a peer may send them to ours).
+    @Test func genServerCallsToTheScope() async throws {
+        let node = Node(name: "a@h")
+        try node.processGroups.startScope("pg")
+        let member = idle(node)
+        let done = Mailbox()
+        node.spawn { p in
+            let scope = MonitorTarget.name("pg", node: nil)
+            var replies: [Term] = []
+            replies.append(try await p.call(scope, .tuple("join_local", .atom("g"), .pid(member))))
+            replies.append(try await p.call(scope, .tuple("join_local", .atom("g"), .list([.pid(member)]))))
+            let monitor = try await p.call(scope, .tuple("monitor", .atom("g")))
+            replies.append(monitor[1] ?? .atom("none"))
+            replies.append(try await p.call(scope, .tuple("leave_local", .atom("g"), .pid(member))))
+            replies.append(await p.receive(timeout: .seconds(1)) ?? .atom("no_event"))
+            replies.append(try await p.call(scope, .tuple("demonitor", monitor[0]!)))
+            replies.append(try await p.call(scope, .tuple("demonitor", monitor[0]!)))
+            let all = try await p.call(scope, .atom("monitor"))
+            replies.append(all[1] ?? .atom("none"))
+            replies.append(try await p.call(scope, .tuple("leave_local", .atom("h"), .pid(member))))
+            _ = done.deliver(.list(replies + [monitor[0]!]))
+        }
+        let got = try #require(await done.receive(timeout: .seconds(5)) { _ in true }?.listElements)
+        #expect(got.count == 10)
+        guard got.count == 10 else { return }
+        #expect(got[0] == .atom("ok") && got[1] == .atom("ok"))
+        #expect(got[2] == .list([.pid(member), .pid(member)]))
+        #expect(got[3] == .atom("ok"))
+        #expect(got[4] == .tuple(got[9], .atom("leave"), .atom("g"), .list([.pid(member)])))
+        #expect(got[5] == .atom("ok") && got[6] == Term.false)
+        #expect(got[7] == .map(TermMap([(.atom("g"), .list([.pid(member)]))])))
+        #expect(got[8] == .atom("not_joined"))
+    }
+
     @Test func rpcFunctionsAnswerAsOTP() async throws {
         let node = Node(name: "a@h")
         node.installProcessGroupFunctions()

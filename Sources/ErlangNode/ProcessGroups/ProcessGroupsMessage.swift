@@ -102,14 +102,10 @@ enum ProcessGroupsMessage {
         switch (tag, e.count) {
         case ("join_local", 3), ("leave_local", 3):
             // The members must be processes of this node; `pg:join/3` checks it in the caller, we check it here.
-            guard case .pid = e[2] else {
-                guard let list = e[2].listElements, let pids = pids(list, on: caller.node.name) else { return nil }
-                return tag == "join_local" ? .joinLocal(group: e[1], pids: pids, single: false)
-                    : .leaveLocal(group: e[1], pids: pids, single: false)
-            }
-            guard let pid = e[2].pidValue, pid.node == caller.node.name else { return nil }
-            return tag == "join_local" ? .joinLocal(group: e[1], pids: [pid], single: true)
-                : .leaveLocal(group: e[1], pids: [pid], single: true)
+            guard let pids = pidOrPids(e[2], on: caller.node.name) else { return nil }
+            let single = e[2].pidValue != nil
+            return tag == "join_local" ? .joinLocal(group: e[1], pids: pids, single: single)
+                : .leaveLocal(group: e[1], pids: pids, single: single)
         case ("monitor", 2):
             return .monitorGroup(e[1])
         case ("demonitor", 2):

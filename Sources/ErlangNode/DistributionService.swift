@@ -381,7 +381,10 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             return
         }
         logger.info("nodeup \(peer)", metadata: ["hidden": "\(hidden)"])
-        if !hidden { Task { await self.mesh(with: peer, over: connection) } }
+        if !hidden {
+            node.processGroupsNodeUp(peer)
+            Task { await self.mesh(with: peer, over: connection) }
+        }
     }
 
     /// Transitive connections: a visible node learns its new peer's visible nodes and connects to each, so that

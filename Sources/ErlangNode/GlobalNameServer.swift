@@ -15,16 +15,14 @@ import ErlangTerm
 // locks (`global:set_lock/1,2,3`, `global:trans/2..4` over `[node() | nodes()]` reach every visible node) are kept
 // for real, with OTP's semantics: one requester per resource, released by `del_lock` or when the holder dies.
 //
-// `pg`: a BEAM scope process sends `{discover, ScopePid}` (OTP 28: `{discover, ScopePid, Vsn}`) to the scope of
-// the same name on each new node; the answer is the cast `{sync, OurScopePid, Groups}` with our (empty) groups.
-// `join`/`leave` broadcasts that follow are ignored: the Swift node has no `pg` members and keeps no remote view.
+// `pg` scopes are complete and live in `ProcessGroups/`; the default one starts here with `global_name_server`.
 
 extension Node {
     /// Starts the processes a visible node needs for OTP's `global` and `pg` to work with it: `global_name_server`
     /// and the default `pg` scope. Hidden nodes take no part in either (OTP ignores them), so they do not call this.
     func startGlobalServices() {
         startGlobalNameServer()
-        startPgScope("pg")
+        _ = try? ensureProcessGroupScope(ProcessGroups.defaultScope)
     }
 
     private func startGlobalNameServer() {
@@ -78,19 +76,6 @@ extension Node {
             }
         }
         try? register("global_name_server", pid)
-    }
-
-    private func startPgScope(_ scope: Atom) {
-        let pid = spawn { p in
-            while let message = await p.receive() {
-                // {discover, Peer} (OTP 25) or {discover, Peer, ProtocolVersion} (OTP 28): we have no groups.
-                if let body = message.tagged("discover"), (1...2).contains(body.count), let peer = body[0].pidValue {
-                    p.send(.tuple("$gen_cast", .tuple("sync", .pid(p.pid), .list([]))), to: peer)
-                }
-                // {join, ...} / {leave, ...} from BEAM scopes, and anything else: ignored.
-            }
-        }
-        try? register(scope, pid)
     }
 }
 

@@ -32,6 +32,7 @@ extension Node {
         // `global_name_server` and `pg`, so that OTP's global:sync() and pg do not stall on us (visible nodes only).
         if !configuration.hidden { node.startGlobalServices() }
         node.installBuiltinFunctions()
+        node.installProcessGroupFunctions()
         // `rex`, the rpc server (rpc:block_call, rpc:cast, multicall probes, and our own mesh queries).
         try node.register("rex", node.spawn { [weak service] p in
             while let message = await p.receive() {

@@ -23,6 +23,8 @@ public final class Node: Sendable {
     let aliases = Mutex<[Reference: (owner: UInt32, once: Bool)]>([:])
     /// Which local processes have links or monitors involving each remote node, so nodedown visits only them.
     let remoteInterest = Mutex<[Atom: Set<UInt32>]>([:])
+    /// The running `pg` scopes, by name (see `ProcessGroups/`).
+    let processGroupScopes = Mutex<[Atom: ProcessGroupScope]>([:])
 
     /// Creates a node runtime. `creation` tells this incarnation of the node from earlier ones (it is part of every
     /// pid and reference the node makes, and peers learn it in the handshake); ``start(_:logger:setup:)`` picks a

@@ -1,13 +1,20 @@
 import ErlangNode
 import ErlangTerm
 
-/// The services of the demo node (CONTRACT.md §9, §13 and §17.2): `server`, `sink`, `counter` under the
-/// supervisor `demo_sup`, and the module `s`; besides, `counter_actor` (a distributed actor) under `actor_sup`.
+/// The services of the demo node (CONTRACT.md §9, §13, §17.2 and the pg half of §17.3): `server` (in pg group
+/// `demo`), `sink`, `counter` under the supervisor `demo_sup`, and the module `s`; besides, `counter_actor` (a
+/// distributed actor) under `actor_sup`.
 enum DemoServices {
     /// Starts and registers `server`, `sink`, `demo_sup` with its child `counter`, and registers the functions of
     /// module `s`.
     static func install(on node: Node) async throws {
-        try node.register("server", node.spawn { p in try await serverLoop(p) })
+        let server = node.spawn { p in try await serverLoop(p) }
+        try node.register("server", server)
+        // §17.3: `server` is a member of the group `demo` of the default pg scope (which visible nodes run; a hidden
+        // node takes no part in pg, as in OTP).
+        if node.whereis(ProcessGroups.defaultScope) != nil {
+            try node.processGroups.join(server, group: .atom("demo"))
+        }
         try node.register("sink", node.spawn { p in await sink(p) })
         // §17.2: one_for_one, permanent, at least 5 restarts in 10 s; a killed counter comes back at 0.
         let supervisor = Supervisor(strategy: .oneForOne, intensity: 10, period: .seconds(10), children: [

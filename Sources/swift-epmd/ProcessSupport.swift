@@ -79,6 +79,7 @@ enum Daemonizer {
         // POSIX_SPAWN_SETSID (glibc 2.26+), not exported to Swift by the Glibc module.
         posix_spawnattr_setflags(&attributes, 0x80)
         #endif
+        closeOnExecAboveStandardStreams()
         let executable = executablePath() ?? arguments[0]
         var cArguments: [UnsafeMutablePointer<CChar>?] = childArguments.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
@@ -89,6 +90,27 @@ enum Daemonizer {
             return 1
         }
         return 0
+    }
+
+    /// Marks every descriptor above stderr close-on-exec, so the daemon inherits none: a pipe or socket of
+    /// whoever ran `swift-epmd -daemon` would otherwise stay open for the daemon's whole life (the caller never
+    /// sees end-of-file on it, and a supervisor that waits for it hangs).
+    private static func closeOnExecAboveStandardStreams() {
+        #if os(Linux)
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        var descriptors: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let fd = Int32(name), fd > 2 { descriptors.append(fd) }
+        }
+        for fd in descriptors {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+        #endif
     }
 
     private static func executablePath() -> String? {

@@ -112,7 +112,8 @@ final class Connection: Sendable {
                 o.buffers.append(buffer)
                 o.bytes += buffer.readableBytes
             case .fragments(let buffers):
-                metrics.fragmentsOut.increment(by: Int64(buffers.count))
+                // Each fragment is two buffers: its frame header, then its slice of the body.
+                metrics.fragmentsOut.increment(by: Int64(buffers.count / 2))
                 for buffer in buffers {
                     o.buffers.append(buffer)
                     o.bytes += buffer.readableBytes

@@ -56,6 +56,14 @@ struct NodeMetricsTests {
         #expect(try aMetrics.expectCounter("erlang_node_epmd_requests_total", [("kind", "port_please2")]).totalValue >= 1)
         #expect(try aMetrics.expectCounter("erlang_node_epmd_requests_total", [("kind", "alive2")]).totalValue == 1)
 
+        // A message above the fragment size (64 KiB) goes as fragments, counted on both sides.
+        a.send(.binary(Array(repeating: 7, count: 300_000)), to: "metrics_sink", on: b.name, from: sender)
+        #expect(await received.next() != nil)
+        #expect(try aMetrics.expectCounter("erlang_node_fragments_sent_total", toB).totalValue == 5)
+        #expect(await eventually {
+            ((try? bMetrics.expectCounter("erlang_node_fragments_received_total", toA).totalValue) ?? 0) == 5
+        })
+
         a.sampleMetrics()
         #expect(try aMetrics.expectGauge("erlang_node_processes").lastValue ?? 0 >= 1)
         #expect(try aMetrics.expectGauge("erlang_node_largest_mailbox").lastValue != nil)

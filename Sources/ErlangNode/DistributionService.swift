@@ -179,6 +179,9 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                     let reason = ConnectError.classify(error, peer: accepted.peer, step: .handshake, tls: isTLS)
                     metrics.handshakeFailed(reason.code)
                     event { $0.incomingFailed(accepted.peer, handshake: accepted.handshake, reason: reason) }
+                } else {
+                    // Before the peer named itself (garbage, a port scanner, a timeout): still a failed handshake.
+                    metrics.handshakeFailed(ConnectError.classify(error, peer: "unknown", step: .handshake, tls: isTLS).code)
                 }
             }
         }

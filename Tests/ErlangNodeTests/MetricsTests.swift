@@ -71,11 +71,21 @@ struct NodeMetricsTests {
         // A failed connect counts by reason; a disconnect is a nodedown, and the peer's metrics go with it.
         do { try await a.connect(Atom("nobody@\(TestEnvironment.shortHost)")) } catch {}
         #expect(try aMetrics.expectCounter("erlang_node_handshake_failures_total", [("reason", "not_registered")]).totalValue == 1)
+        // Garbage on the distribution port is a failed handshake of the acceptor.
+        RawBytes.send(Array("not a handshake".utf8), port: b.listenPort)
+        #expect(await eventually {
+            bMetrics.counters(label: "erlang_node_handshake_failures_total").map(\.totalValue).reduce(0, +) >= 1
+        })
         #expect(a.disconnect(b.name))
         #expect(try aMetrics.expectCounter("erlang_node_nodedown_total").totalValue == 1)
         #expect(try aMetrics.expectGauge("erlang_node_connections").lastValue == 0)
         #expect(await eventually { aMetrics.counters(label: "erlang_node_messages_sent_total").isEmpty })
     }
+}
+
+/// Raw bytes to a loopback port.
+enum RawBytes {
+    static func send(_ bytes: [UInt8], port: Int) { MetricsEndpointTests.sendRaw(bytes, port: port) }
 }
 
 /// CONTRACT.md §17.4's metrics item with the real binary: `erlang-node start --metrics-port P` and a real OTP 25

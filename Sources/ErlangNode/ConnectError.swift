@@ -71,6 +71,13 @@ public struct ConnectError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let shuttingDown = Code(.shuttingDown)
 
         public var description: String { base.rawValue }
+
+        /// The code's name in snake_case (`wrong_cookie`): the `reason` label of the handshake-failure metric.
+        var metricLabel: String {
+            String(describing: base).reduce(into: "") { out, c in
+                if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+            }
+        }
     }
 
     /// The step of setting up a connection, in order.

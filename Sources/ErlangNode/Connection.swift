@@ -1,3 +1,4 @@
+import CoreMetrics
 import DequeModule
 import ErlangDistribution
 import ErlangTerm
@@ -42,6 +43,11 @@ final class Connection: Sendable {
     let liveness: Mutex<ConnectionLiveness>
     /// Unsent bytes beyond which senders are held back.
     let busyLimit: Int
+    /// The peer's metrics (counted here, on the hot path, without a lookup).
+    let metrics: PeerMetrics
+    private let nodeMetrics: NodeMetrics
+    /// Set once the peer's metrics were released.
+    private let metricsReleased = Atomic<Bool>(false)
 
     private struct Outbox {
         var buffers: Deque<ByteBuffer> = []
@@ -68,8 +74,10 @@ final class Connection: Sendable {
     private let sequence = Atomic<UInt64>(1)
 
     init(id: UInt64, result: HandshakeResult, channel: any Channel, netTickTime: Duration, busyLimit: Int,
-         coalescesSmallWrites: Bool = false) {
+         coalescesSmallWrites: Bool = false, metrics: NodeMetrics) {
         self.id = id
+        self.nodeMetrics = metrics
+        self.metrics = metrics.acquire(Atom(result.peerName))
         self.coalescesSmallWrites = coalescesSmallWrites
         self.peer = Atom(result.peerName)
         self.peerCreation = result.peerCreation ?? 0
@@ -91,23 +99,28 @@ final class Connection: Sendable {
         do {
             frames = try encoder.encodeFrames(control: control, payload: payload, sequenceID: sequence,
                                               allocator: channel.allocator)
+            metrics.messagesOut.increment()
         } catch {
             logger.warning("dropping a message to \(peer) that cannot be encoded: \(error)")
             return false
         }
         let (schedule, pending, busy) = outbox.withLock { o -> (Bool, Int, Bool) in
             guard !o.closed else { return (false, 0, false) }
+            let before = o.bytes
             switch frames {
             case .single(let buffer):
                 o.buffers.append(buffer)
                 o.bytes += buffer.readableBytes
             case .fragments(let buffers):
+                // Each fragment is two buffers: its frame header, then its slice of the body.
+                metrics.fragmentsOut.increment(by: Int64(buffers.count / 2))
                 for buffer in buffers {
                     o.buffers.append(buffer)
                     o.bytes += buffer.readableBytes
                 }
             }
             o.peakBytes = max(o.peakBytes, o.bytes)
+            metrics.bytesOut.increment(by: Int64(o.bytes - before))
             let busy = o.bytes > busyLimit
             if o.flushScheduled { return (false, o.buffers.count, busy) }
             o.flushScheduled = true
@@ -137,7 +150,7 @@ final class Connection: Sendable {
                 o.busyWaiters.append(continuation)
                 return true
             }
-            if !wait { continuation.resume() }
+            if wait { metrics.flowControlWaits.increment() } else { continuation.resume() }
         }
     }
 
@@ -251,6 +264,7 @@ final class Connection: Sendable {
 
     /// The channel closed: wake anyone waiting on the queue.
     func channelClosed() {
+        if !metricsReleased.exchange(true, ordering: .relaxed) { nodeMetrics.release(peer) }
         let waiters = outbox.withLock { o -> [UnsafeContinuation<Void, Never>] in
             o.closed = true
             o.buffers = []
@@ -306,6 +320,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .none: break
             case .sendTick: connection.sendTick()
             case .peerDown(let silence):
+                service.metrics.tickTimeouts.increment()
                 service.logger.warning("connection to \(connection.peer) timed out: nothing received for \(silence) (net_ticktime)")
                 service.connectionClosed(connection)
                 connection.close()
@@ -323,8 +338,18 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard !failed, !connection.isAbandoned else { return }
         connection.liveness.withLock { $0.didReceive() }
         guard case .message(let bytes) = unwrapInboundIn(data) else { return }
+        let metrics = connection.metrics
+        metrics.bytesIn.increment(by: Int64(bytes.readableBytes + 4))
+        if bytes.readableBytes >= 2, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == 131,
+           let kind = bytes.getInteger(at: bytes.readerIndex + 1, as: UInt8.self),
+           kind == DistributionMessageParser.distFragmentHeader || kind == DistributionMessageParser.distFragmentContinuation {
+            metrics.fragmentsIn.increment()
+        }
         do {
-            if let message = try parser.parse(bytes) { service.dispatch(message, from: connection) }
+            if let message = try parser.parse(bytes) {
+                metrics.messagesIn.increment()
+                service.dispatch(message, from: connection)
+            }
         } catch {
             fail(context, "bad message from peer: \(error)")
         }

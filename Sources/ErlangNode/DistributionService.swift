@@ -1,3 +1,4 @@
+import CoreMetrics
 import ErlangDistribution
 import ErlangEPMD
 import ErlangTerm
@@ -19,6 +20,10 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     let logger: Logger
     let group: any EventLoopGroup
     let cookies: Mutex<[Atom: String]>
+    /// The node's metrics (the README's "Metrics").
+    let metrics: NodeMetrics
+    /// The periodic sample of process metrics, while a metrics backend records.
+    private let sampler = Mutex<RepeatedTask?>(nil)
 
     typealias Manager = ConnectionManager<any Channel, Connection, CheckedContinuation<ConnectError?, Never>, OutboundSignal>
 
@@ -42,6 +47,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         self.logger = logger
         self.group = group
         self.cookies = Mutex(configuration.cookies)
+        self.metrics = NodeMetrics(factory: configuration.metricsFactory)
         self.state = Mutex(State(manager: Manager(
             ownName: node.name, pendingSignalLimit: max(64, configuration.distributionBufferBusyLimit / 512))))
     }
@@ -71,8 +77,14 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             connection.closeAfterFlush(within: setupTimeout)
         case .nodeUp(let peer, let connection, let link, let hidden):
             install(link, peer: peer, connection: connection, hidden: hidden)
+            metrics.nodeUps.increment()
+            metrics.connections.record(nodes(hidden: nil).count)
         case .nodeDown(let peer, let monitors, let dropped, let wasUp):
-            if wasUp { logger.info("nodedown \(peer)") }
+            if wasUp {
+                logger.info("nodedown \(peer)")
+                metrics.nodeDowns.increment()
+                metrics.connections.record(nodes(hidden: nil).count)
+            }
             for signal in dropped {
                 // A spawn request that never left gets the reply OTP gives for an unreachable node.
                 if case .spawnRequest(let requestID, let from, _, _, _, _) = signal {
@@ -165,7 +177,11 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             case .failure(let error):
                 if let accepted {
                     let reason = ConnectError.classify(error, peer: accepted.peer, step: .handshake, tls: isTLS)
+                    metrics.handshakeFailed(reason.code)
                     event { $0.incomingFailed(accepted.peer, handshake: accepted.handshake, reason: reason) }
+                } else {
+                    // Before the peer named itself (garbage, a port scanner, a timeout): still a failed handshake.
+                    metrics.handshakeFailed(ConnectError.classify(error, peer: "unknown", step: .handshake, tls: isTLS).code)
                 }
             }
         }
@@ -262,6 +278,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 port = fixed
             case .epmd(let epmdPort, _):
                 step = .epmdLookup
+                metrics.epmdRequest("port_please2")
                 let client = EPMDClient(host: address, port: epmdPort, timeout: .seconds(5))
                 guard let info = try await client.lookup(name: alive) else {
                     throw ConnectError(.notRegistered, peer: peer, step: .epmdLookup,
@@ -336,6 +353,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         // `nok`: a simultaneous connect lost by name order; the peer's own attempt will bring the connection.
         let lost = (error as? HandshakeError)?.status == "nok"
         let reason = ConnectError.classify(error, peer: peer, step: step, tls: isTLS)
+        if !lost { metrics.handshakeFailed(reason.code) }
         let actions = state.withLock {
             $0.manager.attemptFailed(peer, attempt: attempt, simultaneousLost: lost, reason: reason)
         }
@@ -352,7 +370,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
         let connection = Connection(id: id, result: handshake, channel: channel, netTickTime: configuration.netTickTime,
                                     busyLimit: configuration.distributionBufferBusyLimit,
-                                    coalescesSmallWrites: configuration.transport.coalescesSmallWrites)
+                                    coalescesSmallWrites: configuration.transport.coalescesSmallWrites, metrics: metrics)
         event {
             $0.handshakeDone(peer, role: role, connection: id, link: connection, channel: channel,
                              hidden: handshake.isHidden, creation: handshake.peerCreation ?? 0)
@@ -563,7 +581,17 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
 
     // MARK: shutdown
 
+    /// Samples the process metrics every second while a metrics backend records.
+    func startSampling() {
+        guard metrics.isRecording else { return }
+        let task = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [weak self] _ in
+            self?.node.sampleMetrics()
+        }
+        sampler.withLock { $0 = task }
+    }
+
     func shutdown() async {
+        sampler.withLock { $0?.cancel(); $0 = nil }
         let (listener, registration, actions) = state.withLock { s in
             (s.listener, s.registration, s.manager.shutdown())
         }

@@ -48,6 +48,7 @@ extension Node {
                 let mapper = EPMDPortMapper(port: epmdPort, startsEmbeddedDaemon: startEmbedded, logger: logger)
                 let alive = String(NodeConfiguration.alive(of: configuration.name) ?? Substring(configuration.name.name))
                 let registration: any PortMapperRegistration
+                service.metrics.epmdRequest("alive2")
                 do {
                     registration = try await mapper.register(EPMDNodeInfo(name: alive, port: UInt16(port)))
                 } catch {
@@ -62,6 +63,7 @@ extension Node {
             await service.shutdown()
             throw error
         }
+        service.startSampling()
         logger.info("node \(node.name) listening on port \(port)")
         return node
     }

@@ -1,5 +1,6 @@
 public import NIOCore
 public import ErlangTerm
+public import Metrics
 import ErlangDistribution
 import ErlangEPMD
 
@@ -66,6 +67,9 @@ public struct NodeConfiguration: Sendable {
     public var maximumMessageSize = DistributionLimits.defaultMaximumMessageSize
     /// Whether the node requires what OTP 26+ requires of peers (V4_NC and UNLINK_ID) instead of OTP 25's set.
     public var requireOTP26Flags = false
+    /// Where the node's metrics go (see the README's "Metrics"): `nil` (the default) records through
+    /// `MetricsSystem.factory`, the backend the program bootstrapped, if any; nothing is recorded without one.
+    public var metricsFactory: (any MetricsFactory)? = nil
 
     /// Creates a configuration.
     public init(name: Atom, nameKind: NameKind, cookie: String) {

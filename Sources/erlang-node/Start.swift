@@ -1,6 +1,7 @@
 import ArgumentParser
 import ErlangNode
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -23,6 +24,18 @@ struct Start: AsyncParsableCommand {
     @Flag(help: "With no EPMD running on the port, run one inside this process (it stops with the node) instead of starting a swift-epmd daemon that outlives it.")
     var embeddedEpmd = false
 
+    @Option(help: "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR from --metrics-bind, default 127.0.0.1).")
+    var metricsPort: Int?
+
+    @Option(help: "The address the metrics endpoint binds (with --metrics-port; default 127.0.0.1).")
+    var metricsBind: String = "127.0.0.1"
+
+    func validate() throws {
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be a port number, 0...65535")
+        }
+    }
+
     func run() async throws {
         CommandLogging.bootstrap(options.logLevel?.level ?? .info)
         var config = try options.configuration()
@@ -38,13 +51,27 @@ struct Start: AsyncParsableCommand {
             config.discovery = .epmd(port: port, startEmbedded: embeddedEpmd)
         }
         let stopper = NodeStopper(logger: logger)
-        let service = NodeService(configuration: config, logger: logger) { node in
+        var metricsChannel: (any Channel)?
+        var endpoint: MetricsEndpoint?
+        if let metricsPort {
+            let metrics = MetricsEndpoint()
+            do {
+                metricsChannel = try await metrics.listen(host: metricsBind, port: metricsPort)
+            } catch {
+                throw ClientSession.fail("cannot serve metrics on \(metricsBind):\(metricsPort): \(error)", CLIExit.remoteError)
+            }
+            logger.info("metrics at http://\(metricsBind):\(metricsChannel?.localAddress?.port ?? metricsPort)/metrics")
+            endpoint = metrics
+        }
+        let service = NodeService(configuration: config, logger: logger) { [endpoint] node in
             try await DemoServices.install(on: node)
             stopper.install(on: node)
+            endpoint?.onScrape { node.sampleMetrics() }
         }
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         stopper.attach(group)
+        defer { metricsChannel?.close(promise: nil) }
         try await group.run()
         if let status = stopper.requestedStatus, status != CLIExit.ok { throw ExitCode(status) }
     }

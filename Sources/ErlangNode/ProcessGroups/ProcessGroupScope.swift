@@ -7,34 +7,62 @@ import Synchronization
 /// The state is behind a lock rather than inside the process, because reads (`get_members`) are answered on the
 /// caller's thread, as OTP answers them from the scope's ETS table, and because local joins and leaves apply at once.
 /// Every change, whether it comes from the scope process (peers' messages, DOWNs) or from the API, takes the lock,
-/// runs one event of the state machine and sends what it returns before letting go: so the messages to a peer leave
-/// in the order of the changes (a sync and a later join can never swap places).
+/// runs one event of the state machine and queues what it returns; the queue is then emptied outside the lock by one
+/// caller at a time, in order: so the messages to a peer leave in the order of the changes (a sync and a later join
+/// can never swap places), and no send (which may wake a receiver) happens under the lock.
 final class ProcessGroupScope: Sendable {
     /// The scope's name (the name its process is registered under, on every node of the overlay network).
     let name: Atom
     /// The scope process.
     let pid: Pid
-    private let state: Mutex<ProcessGroupsState>
+    private let state: Mutex<Guarded>
+
+    /// The state machine and the actions it returned that are not performed yet (FIFO), and whether a caller is
+    /// performing them now.
+    private struct Guarded {
+        var groups: ProcessGroupsState
+        var pending: [ProcessGroupsState.Action] = []
+        var draining = false
+    }
 
     private init(name: Atom, pid: Pid) {
         self.name = name
         self.pid = pid
-        self.state = Mutex(ProcessGroupsState(me: pid))
+        self.state = Mutex(Guarded(groups: ProcessGroupsState(me: pid)))
     }
 
     /// Reads the state.
     func read<R>(_ body: (borrowing ProcessGroupsState) -> R) -> R {
-        state.withLock { body($0) }
+        state.withLock { body($0.groups) }
     }
 
-    /// Runs one event on the state and performs its actions, under the lock (see the type's comment on order).
-    /// `body` gets the monitor maker for the event.
+    /// Runs one event on the state under the lock and queues its actions, then performs the queue outside the lock
+    /// unless another caller is already doing so (see the type's comment on order). `body` gets the monitor maker
+    /// for the event.
     func change<R>(on node: Node, _ body: (inout ProcessGroupsState, ProcessGroupsState.Monitor) -> (R, [ProcessGroupsState.Action])) -> R {
         let me = pid
-        return state.withLock { s in
-            let (result, actions) = body(&s) { node.monitor(me, target: .pid($0)) }
-            for action in actions { perform(action, on: node) }
-            return result
+        let (result, drains) = state.withLock { s -> (R, Bool) in
+            let (result, actions) = body(&s.groups) { node.monitor(me, target: .pid($0)) }
+            s.pending.append(contentsOf: actions)
+            guard !s.draining, !s.pending.isEmpty else { return (result, false) }
+            s.draining = true
+            return (result, true)
+        }
+        if drains { performPending(on: node) }
+        return result
+    }
+
+    /// Performs queued actions, batch by batch, until the queue is empty; only one caller at a time gets here.
+    private func performPending(on node: Node) {
+        while true {
+            let batch = state.withLock { s -> [ProcessGroupsState.Action] in
+                let batch = s.pending
+                s.pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty { s.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            for action in batch { perform(action, on: node) }
         }
     }
 

@@ -99,32 +99,33 @@ final class Connection: Sendable {
         do {
             frames = try encoder.encodeFrames(control: control, payload: payload, sequenceID: sequence,
                                               allocator: channel.allocator)
-            metrics.messagesOut.increment()
         } catch {
             logger.warning("dropping a message to \(peer) that cannot be encoded: \(error)")
             return false
         }
-        let (schedule, pending, busy) = outbox.withLock { o -> (Bool, Int, Bool) in
-            guard !o.closed else { return (false, 0, false) }
-            let before = o.bytes
+        let size: Int, fragments: Int
+        switch frames {
+        case .single(let buffer): (size, fragments) = (buffer.readableBytes, 0)
+        // Each fragment is two buffers: its frame header, then its slice of the body.
+        case .fragments(let buffers): (size, fragments) = (buffers.reduce(0) { $0 + $1.readableBytes }, buffers.count / 2)
+        }
+        let (accepted, schedule, pending, busy) = outbox.withLock { o -> (Bool, Bool, Int, Bool) in
+            guard !o.closed else { return (false, false, 0, false) }
             switch frames {
-            case .single(let buffer):
-                o.buffers.append(buffer)
-                o.bytes += buffer.readableBytes
-            case .fragments(let buffers):
-                // Each fragment is two buffers: its frame header, then its slice of the body.
-                metrics.fragmentsOut.increment(by: Int64(buffers.count / 2))
-                for buffer in buffers {
-                    o.buffers.append(buffer)
-                    o.bytes += buffer.readableBytes
-                }
+            case .single(let buffer): o.buffers.append(buffer)
+            case .fragments(let buffers): o.buffers.append(contentsOf: buffers)
             }
+            o.bytes += size
             o.peakBytes = max(o.peakBytes, o.bytes)
-            metrics.bytesOut.increment(by: Int64(o.bytes - before))
             let busy = o.bytes > busyLimit
-            if o.flushScheduled { return (false, o.buffers.count, busy) }
+            if o.flushScheduled { return (true, false, o.buffers.count, busy) }
             o.flushScheduled = true
-            return (true, o.buffers.count, busy)
+            return (true, true, o.buffers.count, busy)
+        }
+        if accepted {
+            metrics.messagesOut.increment()
+            metrics.bytesOut.increment(by: Int64(size))
+            if fragments > 0 { metrics.fragmentsOut.increment(by: Int64(fragments)) }
         }
         if schedule {
             channel.eventLoop.execute { self.flush() }

@@ -69,7 +69,7 @@ fault_init() {
     COOKIE="fc$$x$RANDOM"
     [ -n "${ERLANG_NODE:-}" ] && [ -x "$ERLANG_NODE" ] || die "no erlang-node binary (build with 'swift build --product erlang-node' or set ERLANG_NODE)"
     [ -x "$ERL" ] || die "no erl"
-    "$ERLC" -o "$FAULT_TMP" "$FAULT_DIR/fault_lab.erl" || die "erlc failed"
+    "$ERLC" -o "$FAULT_TMP" "$FAULT_DIR"/*_lab.erl || die "erlc failed"
     log "scratch $FAULT_TMP, epmd port $EPMD_PORT, erlang-node $ERLANG_NODE, erl $ERL"
 }
 

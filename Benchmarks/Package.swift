@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "swift-erlang-node", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // BENCHMARK TARGETS (one block per benchmark; keep this marker)
@@ -18,6 +19,7 @@ let package = Package(
                 .product(name: "ErlangNode", package: "swift-erlang-node"),
                 .product(name: "ErlangActors", package: "swift-erlang-node"),
                 .product(name: "ErlangTerm", package: "swift-erlang-node"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/dist-bench"
         ),

@@ -19,6 +19,7 @@
 import ErlangActors
 import ErlangNode
 import ErlangTerm
+import Prometheus
 import Foundation
 import Logging
 
@@ -457,6 +458,65 @@ if wanted("processes") {
     }
 }
 
+// MARK: (7) the cost of metrics
+
+// Issue 16: Swift->Swift small messages with metrics on (the receiver started with --metrics-port, which bootstraps
+// swift-prometheus for the whole process; the sender a node with its own Prometheus factory) against the same with
+// metrics off (the usual receiver and driver), interleaved, in which order alternating by repetition.
+if wanted("metrics") {
+    for senders in [1, 4] {
+        results.define("mcost\(senders)", "7. metrics cost, Swift->Swift small messages",
+                       "\(senders) sender\(senders > 1 ? "s" : ""), \(sizes.messages) msgs", "msg/s", lowerIsBetter: false)
+        results.define("mcostcpu\(senders)", "7. metrics cost, Swift->Swift small messages",
+                       "\(senders) sender\(senders > 1 ? "s" : ""): CPU both sides", "µs/msg", lowerIsBetter: true)
+    }
+    say("metrics cost")
+    do {
+        let metricsPort = try freePort()
+        let meteredName = Atom("swrecvm\(tag)@\(host)")
+        let metered = try Child("Swift receiver with metrics", options.erlangNode,
+                                ["start", "--sname", "swrecvm\(tag)", "--cookie", cookie, "--epmd-port", "\(epmdPort)",
+                                 "--log-level", "warning", "--metrics-port", "\(metricsPort)"],
+                                environment: epmdEnv, guarded: true, log: work.appendingPathComponent("swrecvm.log"))
+        defer { metered.stop() }
+        let meteredPid = await metered.workerPid()
+        var meteredConfig = driverConfig
+        meteredConfig.name = Atom("swdrvm\(tag)@\(host)")
+        meteredConfig.metricsFactory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
+        let meteredDriver = try await Node.start(meteredConfig, logger: driverLogger)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !(await meteredDriver.ping(meteredName, timeout: .seconds(2))) {
+            guard ContinuousClock.now < deadline else { throw BenchError.failed("metered receiver: \(metered.text.suffix(300))") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for rep in 1...sizes.reps {
+            for senders in [1, 4] {
+                if elapsedSeconds() > sizes.timeLimit - 30 { break }
+                for on in rep % 2 == 0 ? [true, false] : [false, true] {
+                    let receiverPid = on ? meteredPid : swiftReceiverPid
+                    let cpu0 = cpuSeconds(pid: getpid()) + cpuSeconds(pid: receiverPid)
+                    let micros = try await SwiftSide.send(on ? meteredDriver : swiftDriver, to: on ? meteredName : swiftRecvName,
+                                                          count: sizes.messages, senders: senders, size: 0, timeout: sizes.timeout)
+                    let cpu = cpuSeconds(pid: getpid()) + cpuSeconds(pid: receiverPid) - cpu0
+                    let column = on ? "metrics on" : "metrics off"
+                    results.add("mcost\(senders)", column, Double(sizes.messages) / (micros / 1e6))
+                    results.add("mcostcpu\(senders)", column, cpu * 1e6 / Double(sizes.messages))
+                }
+            }
+        }
+        // The metrics were really on: the receiver's endpoint counts what it received.
+        let scrape = try await runTool("curl", "/usr/bin/curl", ["-sf", "http://127.0.0.1:\(metricsPort)/metrics"], timeout: .seconds(10))
+        let received = scrape.split(separator: "\n").filter { $0.hasPrefix("erlang_node_messages_received_total") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        say("  metered receiver counted \(Int(received)) messages received")
+        if received < Double(sizes.messages) { results.fail("mcost1", "metrics on", "metrics not counting") }
+        await meteredDriver.shutdown()
+    } catch {
+        say("  metrics cost: \(error)")
+        results.fail("mcost1", "metrics on", "failed")
+    }
+}
+
 // The distribution nodes are no longer needed: stop them before the EPMD and ETF runs.
 await swiftDriver.shutdown()
 otpDriver.stop()
@@ -552,6 +612,15 @@ let runSeconds = elapsedSeconds()
     return Format.table(["workload", "metric", "unit", "Swift", "OTP", "Swift/OTP"], rows, rightAlignFrom: 3)
 }
 
+@MainActor func metricsTable() -> String {
+    var rows: [[String]] = []
+    for r in results.rows where r.cells["metrics on"] != nil || r.cells["metrics off"] != nil || r.notes["metrics on"] != nil {
+        rows.append([r.workload, r.metric, r.unit, Format.cell(r, "metrics off"), Format.cell(r, "metrics on"),
+                     Format.ratio(r, "metrics on", "metrics off")])
+    }
+    return Format.table(["workload", "metric", "unit", "metrics off", "metrics on", "on/off"], rows, rightAlignFrom: 3)
+}
+
 /// Ratio of medians, or nil.
 @MainActor func ratio(_ id: String, _ a: String, _ b: String) -> Double? {
     guard let x = results.median(id, a), let y = results.median(id, b), y > 0 else { return nil }
@@ -597,6 +666,9 @@ let runSeconds = elapsedSeconds()
     let memH = results.median("procmemh", "Swift"), spawnH = ratio("spawnh", "Swift", "OTP")
     func bytes(_ key: String, _ side: String) -> String { results.median(key, side).map { String(format: "%.0f", $0) } ?? "n/a" }
     out += "- A million idle processes at <= 1 KB each: waiting in receive \(verdict(mem.map { $0 <= 1024 })) (Swift \(bytes("procmem", "Swift")) B, OTP \(bytes("procmem", "OTP")) B per process); hibernating \(verdict(memH.map { $0 <= 1024 })) (Swift \(bytes("procmemh", "Swift")) B, OTP \(bytes("procmemh", "OTP")) B).\n"
+    let m1 = ratio("mcost1", "metrics on", "metrics off"), m4 = ratio("mcost4", "metrics on", "metrics off")
+    let c1 = ratio("mcostcpu1", "metrics on", "metrics off"), c4 = ratio("mcostcpu4", "metrics on", "metrics off")
+    out += "- Metrics cost (issue 16), Swift->Swift small messages with metrics on within 5% of off: \(verdict(m1.flatMap { a in m4.map { a >= 0.95 && $0 >= 0.95 } })) (throughput with metrics on: 1 sender \(fx(m1)), 4 senders \(fx(m4)) of off; CPU per message on/off: \(fx(c1)), \(fx(c4))).\n"
     out += "- Spawned in half OTP's time: waiting in receive \(verdict(spawn.map { $0 <= 0.5 })) (Swift/OTP time \(fx(spawn))); hibernating \(verdict(spawnH.map { $0 <= 0.5 })) (\(fx(spawnH))).\n"
     return out
 }
@@ -666,6 +738,9 @@ let report = options.tls ? """
     ### One node: processes, ETF, EPMD
 
     \(localTable())
+    ### Metrics on and off (Swift->Swift, same run, interleaved)
+
+    \(metricsTable())
     ### Goals of issue 6
 
     \(goals())

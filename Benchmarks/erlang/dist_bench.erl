@@ -18,9 +18,16 @@
 %%   {connect, Node, K, Timeout}               K fresh connects (disconnect, wait until gone, connect_node).
 %%                                              RESULT MedianUs
 %%   {local, N, Timeout}                       N {hi, 123} from one local process to another. RESULT Micros
+%%   {pgfan_local, N, K, Timeout}              N local processes in pg group pgfan_local (scope pg); K rounds of
+%%                                              pg:get_members + `tick` to each; each counts K. RESULT Micros (until all
+%%                                              N are done)
+%%   {pgfan_remote, Node, Mod, N, K, Timeout}  N Mod:echo() processes spawned on Node and joined there (rpc pg:join)
+%%                                              to group pgfan_remote; once this node's view has them, K rounds of
+%%                                              pg:get_members + {tick, self()} to each; each echoes tick back.
+%%                                              RESULT Micros (until N*K ticks came back); the echoes are stopped
 %%   quit
 -module(dist_bench).
--export([serve/0, driver/0, procs/1, idle/0]).
+-export([serve/0, driver/0, procs/1, idle/0, echo/0]).
 -behaviour(gen_server).
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -122,6 +129,62 @@ run({local, N, Timeout}) ->
     receive
         {done, N} -> [now_us() - T0]
     after Timeout -> exit(B, kill), {error, timeout}
+    end;
+run({pgfan_local, N, K, Timeout}) ->
+    ensure_pg(),
+    Self = self(),
+    Subs = [spawn(fun() -> local_count(K, Self) end) || _ <- lists:seq(1, N)],
+    ok = pg:join(pg, pgfan_local, Subs),
+    T0 = now_us(),
+    fan(pgfan_local, tick, K),
+    R = collect(done, N, now_us() + Timeout * 1000),
+    T1 = now_us(),
+    [exit(P, kill) || P <- Subs],
+    _ = wait_members(pgfan_local, 0, now_us() + 10000000),
+    case R of ok -> [T1 - T0]; timeout -> {error, timeout} end;
+run({pgfan_remote, Node, Mod, N, K, Timeout}) ->
+    ensure_pg(),
+    true = net_kernel:connect_node(Node),
+    _ = rpc:call(Node, pg, start, [pg]),
+    Echoes = [spawn(Node, Mod, echo, []) || _ <- lists:seq(1, N)],
+    ok = rpc:call(Node, pg, join, [pg, pgfan_remote, Echoes]),
+    Deadline = now_us() + Timeout * 1000,
+    Seen = wait_members(pgfan_remote, N, Deadline),
+    T0 = now_us(),
+    R = case Seen of
+            ok -> fan(pgfan_remote, {tick, self()}, K), collect(tick, N * K, Deadline);
+            timeout -> timeout
+        end,
+    T1 = now_us(),
+    [P ! stop || P <- Echoes],
+    _ = wait_members(pgfan_remote, 0, now_us() + 10000000),
+    case R of ok -> [T1 - T0]; timeout -> {error, timeout} end.
+
+ensure_pg() -> case pg:start(pg) of {ok, _} -> ok; {error, {already_started, _}} -> ok end.
+
+fan(_, _, 0) -> ok;
+fan(Group, Msg, K) -> [P ! Msg || P <- pg:get_members(pg, Group)], fan(Group, Msg, K - 1).
+
+collect(_, 0, _) -> ok;
+collect(Tag, Left, Deadline) ->
+    receive
+        Tag -> collect(Tag, Left - 1, Deadline);
+        {Tag, _} -> collect(Tag, Left - 1, Deadline)
+    after max(0, (Deadline - now_us()) div 1000) -> timeout
+    end.
+
+wait_members(Group, N, Deadline) ->
+    case length(pg:get_members(pg, Group)) =:= N of
+        true -> ok;
+        false -> case now_us() > Deadline of true -> timeout; false -> timer:sleep(5), wait_members(Group, N, Deadline) end
+    end.
+
+%% CONTRACT.md 9.2's s:echo(), for OTP receivers: {M, Pid} -> Pid ! M; stop ends it.
+echo() ->
+    receive
+        stop -> ok;
+        {M, Pid} when is_pid(Pid) -> Pid ! M, echo();
+        _ -> echo()
     end.
 
 burst(_, _, 0) -> ok;

@@ -228,3 +228,78 @@ func rawLoopbackTCP(chunk: Int, total: Int) throws -> Double {
     let seconds = SwiftSide.micros(ContinuousClock.now - start) / 1e6
     return Double(total) / seconds / 1e6
 }
+
+// MARK: pg fan-out
+
+extension SwiftSide {
+    /// `n` local processes in pg group `pgfan_local`; `k` rounds of getMembers + `tick` to each; µs until all `n`
+    /// counted `k` (the same work as dist_bench's `{pgfan_local, N, K, T}`).
+    static func pgFanLocal(_ node: Node, subscribers n: Int, rounds k: Int, timeout: Duration) async throws -> Double {
+        let group: Term = .atom("pgfan_local")
+        let groups = node.processGroups
+        return try await inProcess(node) { p in
+            let collector = p.pid
+            let subs = (0..<n).map { _ in
+                p.node.spawn { q in
+                    var left = k
+                    while left > 0, await q.receive() != nil { left -= 1 }
+                    q.send(.tuple("done", .integer(Int64(k))), to: collector)
+                }
+            }
+            try groups.join(subs, group: group)
+            let start = ContinuousClock.now
+            let tick: Term = .atom("tick")
+            for _ in 0..<k {
+                for member in groups.getMembers(group) { p.send(tick, to: member) }
+            }
+            let deadline = start + timeout
+            for _ in 0..<n {
+                guard await p.receive(timeout: deadline - .now) != nil else { throw BenchError.timeout("Swift pg fan-out (local)") }
+            }
+            let elapsed = micros(ContinuousClock.now - start)
+            for s in subs { p.exit(s, reason: .atom("kill")) }
+            _ = await waitMembers(groups, group, count: 0, until: .now + .seconds(10))
+            return elapsed
+        }
+    }
+
+    /// `n` `module:echo()` processes spawned on `peer` and joined there (rpc pg:join) to group `pgfan_remote`; once
+    /// this node's view has them, `k` rounds of getMembers + `{tick, self()}` to each; µs until `n * k` ticks came
+    /// back (dist_bench's `{pgfan_remote, Node, Mod, N, K, T}`).
+    static func pgFanRemote(_ node: Node, to peer: Atom, module: Atom, subscribers n: Int, rounds k: Int,
+                            timeout: Duration) async throws -> Double {
+        let group: Term = .atom("pgfan_remote")
+        let groups = node.processGroups
+        _ = try groups.startScope(ProcessGroups.defaultScope)
+        do { try await node.connect(peer) } catch { throw BenchError.failed("Swift pg driver: \(error)") }
+        _ = try? await node.rpc(peer, "pg", "start", [.atom("pg")])
+        var echoes: [Pid] = []
+        for _ in 0..<n { echoes.append(try await node.spawn(on: peer, module: module, function: "echo", arguments: [])) }
+        let joined = try await node.rpc(peer, "pg", "join", [.atom("pg"), group, .list(echoes.map(Term.pid))])
+        guard joined == .atom("ok") else { throw BenchError.failed("rpc pg:join on \(peer): \(joined)") }
+        let deadline = ContinuousClock.now + timeout
+        guard await waitMembers(groups, group, count: n, until: deadline) else { throw BenchError.timeout("pg view of \(peer)") }
+        let elapsed = try await inProcess(node) { p in
+            let start = ContinuousClock.now
+            let tick: Term = .tuple("tick", .pid(p.pid))
+            for _ in 0..<k {
+                for member in groups.getMembers(group) { p.send(tick, to: member) }
+            }
+            for _ in 0..<(n * k) {
+                guard await p.receive(timeout: deadline - .now) != nil else { throw BenchError.timeout("Swift pg fan-out to \(peer)") }
+            }
+            return micros(ContinuousClock.now - start)
+        }
+        for e in echoes { node.send(.atom("stop"), to: e) }
+        _ = await waitMembers(groups, group, count: 0, until: .now + .seconds(10))
+        return elapsed
+    }
+
+    private static func waitMembers(_ groups: ProcessGroups, _ group: Term, count: Int, until deadline: ContinuousClock.Instant) async -> Bool {
+        while groups.getMembers(group).count != count {
+            if ContinuousClock.now > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+}

@@ -4,7 +4,8 @@
 // (`erlang-node start`, the demo node with `sink` and `server`), an OTP driver (`erl ... -run dist_bench driver`,
 // commanded over stdin) and a Swift driver (a hidden ErlangNode in this process), then measures every pairing
 // (sender->receiver: OTP->OTP, Swift->Swift, OTP->Swift, Swift->OTP), local process figures, EPMD (epmd-bench) and
-// ETF (etf-compare). Each figure is the median of --reps repetitions (pairings interleaved within a repetition),
+// ETF (etf-compare), the cost of metrics (a second Swift receiver with --metrics-port) and pg fan-out (visible nodes of
+// their own). Each figure is the median of --reps repetitions (pairings interleaved within a repetition),
 // shown with min and max. Prints one table and writes it to BENCHMARKS.md (between GENERATED markers; the
 // hand-written text after the markers is kept).
 //
@@ -458,6 +459,71 @@ if wanted("processes") {
     }
 }
 
+// MARK: (8) pg fan-out
+
+// Issue 14: one process sends to every member of a pg group (pg:get_members, then a message to each), K rounds:
+// to N subscribers on its own node ("local": Swift vs OTP), and to N subscribers on another node, which echo every
+// message back (each pairing; sender and receiver nodes are visible, since pg ignores hidden ones: an OTP receiver
+// and an OTP driver started for this section, the usual Swift receiver, and a visible in-process Swift node).
+if wanted("pgfan") {
+    let n = options.smoke ? 50 : 1000
+    let kLocal = options.smoke ? 10 : 100, kRemote = options.smoke ? 5 : 20
+    results.define("pgfanlocal", "8. pg fan-out", "\(n) local subscribers x \(kLocal) rounds", "ms", lowerIsBetter: true)
+    results.define("pgfanremote", "8. pg fan-out", "\(n) subscribers on the receiver x \(kRemote) rounds, echoed back", "ms",
+                   lowerIsBetter: true)
+    say("pg fan-out")
+    do {
+        let visibleFlags = erlFlags.filter { $0 != "-hidden" }
+        let pgRecvName = Atom("otppgrecv\(tag)@\(host)")
+        let pgRecv = try Child("OTP pg receiver", options.erl, ["-sname", "otppgrecv\(tag)"] + visibleFlags + ["-run", "dist_bench", "serve"],
+                               environment: epmdEnv, log: work.appendingPathComponent("otppgrecv.log"))
+        defer { pgRecv.stop() }
+        guard await pgRecv.line(startingWith: "READY", after: 0, timeout: .seconds(30)) != nil else {
+            throw BenchError.failed("OTP pg receiver did not start")
+        }
+        let pgDriver = try Child("OTP pg driver", options.erl, ["-sname", "otppgdrv\(tag)"] + visibleFlags + ["-run", "dist_bench", "driver"],
+                                 environment: epmdEnv, log: work.appendingPathComponent("otppgdrv.log"))
+        defer { pgDriver.stop() }
+        var pgConfig = driverConfig
+        pgConfig.name = Atom("swpgdrv\(tag)@\(host)")
+        pgConfig.hidden = false
+        let swiftPG = try await Node.start(pgConfig, logger: driverLogger)
+        let timeoutMs = erlTimeout()
+        for _ in 1...sizes.reps {
+            if elapsedSeconds() > sizes.timeLimit - 30 { break }
+            do {
+                let w = try await pgDriver.command("{pgfan_local, \(n), \(kLocal), \(timeoutMs)}.", timeout: sizes.timeout + .seconds(5))
+                results.add("pgfanlocal", "OTP", (Double(w.first ?? "") ?? .nan) / 1000)
+            } catch { results.fail("pgfanlocal", "OTP", "failed"); say("  pg fan-out local OTP: \(error)") }
+            do {
+                let us = try await SwiftSide.pgFanLocal(swiftPG, subscribers: n, rounds: kLocal, timeout: sizes.timeout)
+                results.add("pgfanlocal", "Swift", us / 1000)
+            } catch { results.fail("pgfanlocal", "Swift", "failed"); say("  pg fan-out local Swift: \(error)") }
+            for pairing in pairings {
+                let toOTP = pairing.hasSuffix("->OTP")
+                let peer = toOTP ? pgRecvName : swiftRecvName
+                let module = toOTP ? "dist_bench" : "s"
+                do {
+                    let us: Double
+                    if senderIsOTP(pairing) {
+                        let w = try await pgDriver.command("{pgfan_remote, '\(peer)', \(module), \(n), \(kRemote), \(timeoutMs)}.",
+                                                           timeout: sizes.timeout + .seconds(15))
+                        us = Double(w.first ?? "") ?? .nan
+                    } else {
+                        us = try await SwiftSide.pgFanRemote(swiftPG, to: peer, module: Atom(module), subscribers: n,
+                                                             rounds: kRemote, timeout: sizes.timeout)
+                    }
+                    results.add("pgfanremote", pairing, us / 1000)
+                } catch { results.fail("pgfanremote", pairing, "failed"); say("  pg fan-out \(pairing): \(error)") }
+            }
+        }
+        await swiftPG.shutdown()
+    } catch {
+        say("  pg fan-out: \(error)")
+        results.fail("pgfanlocal", "Swift", "failed")
+    }
+}
+
 // MARK: (7) the cost of metrics
 
 // Issue 16: Swift->Swift small messages with metrics on (the receiver started with --metrics-port, which bootstraps
@@ -669,6 +735,7 @@ let runSeconds = elapsedSeconds()
     let m1 = ratio("mcost1", "metrics on", "metrics off"), m4 = ratio("mcost4", "metrics on", "metrics off")
     let c1 = ratio("mcostcpu1", "metrics on", "metrics off"), c4 = ratio("mcostcpu4", "metrics on", "metrics off")
     out += "- Metrics cost (issue 16), Swift->Swift small messages with metrics on within 5% of off: \(verdict(m1.flatMap { a in m4.map { a >= 0.95 && $0 >= 0.95 } })) (throughput with metrics on: 1 sender \(fx(m1)), 4 senders \(fx(m4)) of off; CPU per message on/off: \(fx(c1)), \(fx(c4))).\n"
+    out += "- pg fan-out (issue 14; no goal, time, lower is better): local Swift/OTP \(fx(ratio("pgfanlocal", "Swift", "OTP"))); to another node Swift->Swift \(fx(ratio("pgfanremote", "Swift->Swift", "OTP->OTP"))), OTP->Swift \(fx(ratio("pgfanremote", "OTP->Swift", "OTP->OTP"))), Swift->OTP \(fx(ratio("pgfanremote", "Swift->OTP", "OTP->OTP"))) of OTP->OTP's time.\n"
     out += "- Spawned in half OTP's time: waiting in receive \(verdict(spawn.map { $0 <= 0.5 })) (Swift/OTP time \(fx(spawn))); hibernating \(verdict(spawnH.map { $0 <= 0.5 })) (\(fx(spawnH))).\n"
     return out
 }

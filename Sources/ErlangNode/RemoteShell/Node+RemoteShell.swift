@@ -15,7 +15,7 @@ extension Node {
         }
         register(module: "erlang", function: "system_info", arity: 1) { p, args in
             switch args[0] {
-            case "system_version": return .charlist("Swift Erlang node \(p.node.name.description)\n")
+            case "system_version": return .charlist("Swift Erlang node (Erlang distribution in pure Swift)\n")
             // The oldest release whose distribution protocol this node speaks in full (see CONTRACT).
             case "otp_release": return .charlist("25")
             default: throw ErlangError("badarg")

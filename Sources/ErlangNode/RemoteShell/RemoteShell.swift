@@ -43,7 +43,7 @@ enum RemoteShell {
         var prompt: String { "(\(process.node.name.description))\(counter)> " }
 
         mutating func run() async {
-            guard await put("Swift Erlang node \(process.node.name.description) (q(). leaves, help(). lists commands)\n") else {
+            guard await put("Shell on \(process.node.name.description) (q(). leaves, help(). lists commands)\n") else {
                 return
             }
             var pending = ""

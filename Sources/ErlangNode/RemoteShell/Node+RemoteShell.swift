@@ -7,8 +7,9 @@ extension Node {
     /// `code:ensure_loaded/1` and `net_kernel:get_net_ticktime/0` (OTP 28 checks the shell module and adopts the
     /// tick time first); `edlin_expand:expand/1,2` (Tab: no expansions).
     func installRemoteShellFunctions() {
-        for arity in 0...2 {
-            register(module: "shell", function: "start", arity: arity) { p, _ in
+        // `iex --remsh` starts `'Elixir.IEx':start(Options, MFA)` instead: it gets the same (Erlang-syntax) shell.
+        for (module, arity) in [("shell", 0), ("shell", 1), ("shell", 2), ("Elixir.IEx", 0), ("Elixir.IEx", 1), ("Elixir.IEx", 2)] {
+            register(module: Atom(module), function: "start", arity: arity) { p, _ in
                 guard let groupLeader = CallerGroupLeader.current else { throw ErlangError(.tuple("badarg", .atom("no_group_leader"))) }
                 return .pid(RemoteShell.start(on: p.node, groupLeader: groupLeader))
             }

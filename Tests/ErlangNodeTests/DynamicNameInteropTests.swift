@@ -4,7 +4,8 @@ import ErlangTerm
 import Testing
 
 /// Dynamic node names (`NAME_ME`): a nameless `erl` that starts distribution with `net_kernel:start([undefined,
-/// shortnames])` asks the Swift node it first connects to for a name, and gets `dyn_...@its host` (OTP 25 and 28).
+/// shortnames])` asks the Swift node it first connects to (`net_kernel:connect_node/1`; `net_adm:ping/1` answers
+/// `pang` while a node has no name, against a BEAM too) for a name, and gets `dyn_...@its host` (OTP 25 and 28).
 @Suite(.serialized)
 struct DynamicNameInteropTests {
     @Test(.enabled(if: OTPInstallation.enabled(.otp25), "OTP 25 is missing"))

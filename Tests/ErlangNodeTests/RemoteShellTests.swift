@@ -85,7 +85,7 @@ import Testing
                     let prompt = request[2].tagged("get_line").flatMap { GroupLeader.characters($0[1], encoding: $0[0]) }
                     output.text.withLock { $0 += prompt ?? "<bad prompt>" }
                     if let line = remaining.popFirst() {
-                        reply = .charlist(line)
+                        reply = line == "<interrupt>" ? .tuple("error", .atom("interrupted")) : .charlist(line)
                     } else {
                         reply = .atom("eof")
                     }
@@ -121,6 +121,15 @@ import Testing
         #expect(text.contains("Total:"))
         #expect(text.contains("undefined function nosuch:call/0"))
         #expect(text.hasSuffix("shell@localhost\n(shell@localhost)5> "), "\(text.suffix(200))")
+    }
+
+    @Test func anInterruptDropsThePendingInputOnly() async {
+        let output = Screen()
+        let group = scriptedGroup(["node(\n", "<interrupt>", "node().\n"], output: output)
+        let shell = RemoteShell.start(on: node, groupLeader: group)
+        #expect(await eventually(timeout: .seconds(10)) { !node.isAlive(shell) })
+        let text = output.text.withLock { $0 }
+        #expect(text.hasSuffix("(shell@localhost)1> shell@localhost\n(shell@localhost)2> "), "\(text)")
     }
 
     @Test func theShellEndsWithItsGroup() async {

@@ -48,7 +48,15 @@ enum RemoteShell {
             }
             var pending = ""
             while true {
-                guard let line = await getLine(prompt) else { return }
+                let line: String
+                switch await getLine(prompt) {
+                case .line(let text): line = text
+                case .interrupted:
+                    // ^G i (or an interrupt from the group): what was typed so far is dropped, as Erlang's shell does.
+                    pending = ""
+                    continue
+                case .end: return
+                }
                 pending += line
                 let trimmed = pending.trimmingWhitespace
                 if trimmed.isEmpty {
@@ -115,13 +123,24 @@ enum RemoteShell {
             return reply == .ok
         }
 
-        /// The next line typed, with its newline; `nil` at `eof`, on an error, or when the group went.
-        func getLine(_ prompt: String) async -> String? {
+        /// What a `get_line` gave.
+        enum Input {
+            /// A line, with its newline.
+            case line(String)
+            /// `{error, interrupted}`: the user interrupted the job (OTP 25's group answers a pending read so).
+            case interrupted
+            /// `eof`, another error, or the group went.
+            case end
+        }
+
+        /// The next line typed.
+        func getLine(_ prompt: String) async -> Input {
             guard let reply = await request(.tuple("get_line", .atom("unicode"), .binary(Array(prompt.utf8)))) else {
-                return nil
+                return .end
             }
-            if reply == "eof" || reply.tagged("error") != nil { return nil }
-            return GroupLeader.characters(reply, encoding: .atom("unicode"))
+            if reply == .tuple("error", .atom("interrupted")) { return .interrupted }
+            if reply == "eof" || reply.tagged("error") != nil { return .end }
+            return GroupLeader.characters(reply, encoding: .atom("unicode")).map(Input.line) ?? .end
         }
     }
 }

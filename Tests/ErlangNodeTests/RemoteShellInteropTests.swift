@@ -22,7 +22,19 @@ struct RemoteShellInteropTests {
         try await session(try requireOTP(.otp28, "OTP 28"), namedClient: namedClient)
     }
 
-    private func session(_ release: OTPInstallation, namedClient: Bool) async throws {
+    /// `iex --remsh` (Elixir on OTP 25) starts `'Elixir.IEx':start/2` on the node and gets the same shell.
+    @Test(.enabled(if: (TestEnvironment.which("iex") != nil && OTPInstallation.otp25 != nil) || TestEnvironment.isCI,
+                   "Elixir or OTP 25 is missing"))
+    func iex() async throws {
+        let release = try requireOTP(.otp25, "OTP 25")
+        guard let iex = TestEnvironment.which("iex") else {
+            Issue.record("iex is not installed, and interop tests are mandatory with CI=true")
+            return
+        }
+        try await session(release, namedClient: true, iex: iex)
+    }
+
+    private func session(_ release: OTPInstallation, namedClient: Bool, iex: String? = nil) async throws {
         guard let binary = erlangNodeBinary else {
             Issue.record("the erlang-node binary is not built")
             return
@@ -40,9 +52,16 @@ struct RemoteShellInteropTests {
             }
             let client = TestEnvironment.uniqueName("remshclient")
             let nameArguments = namedClient ? ["-sname", client] : []
-            let terminal = try TerminalSession("erl -remsh", executable: release.erl,
+            let terminal: TerminalSession
+            if let iex {
+                terminal = try TerminalSession("iex --remsh", executable: iex,
+                                               arguments: ["--sname", client, "--cookie", world.cookie, "--remsh", target],
+                                               environment: world.epmd.environment)
+            } else {
+                terminal = try TerminalSession("erl -remsh", executable: release.erl,
                                                arguments: nameArguments + ["-setcookie", world.cookie, "-remsh", target],
                                                environment: world.epmd.environment)
+            }
             defer { terminal.kill() }
             let screen = { "\n--- terminal ---\n\(terminal.output)\n--- node ---\n\(node.output)" }
             func step(_ input: String, expecting prompt: Int, _ texts: [String] = [],

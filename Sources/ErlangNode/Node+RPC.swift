@@ -44,7 +44,7 @@ extension Node {
         _ = try await body(p, arguments)
     }
 
-    /// Lets a process started by ``spawnRemoteRequest(entry:arguments:requester:)`` run.
+    /// Lets a process started by ``spawnRemoteRequest(entry:arguments:requester:groupLeader:)`` run.
     func release(_ pid: Pid) {
         guard let gate = spawnGates.withLock({ $0.removeValue(forKey: pid.id) }) else { return }
         send(.tuple("$spawn_go", .reference(gate)), to: pid)

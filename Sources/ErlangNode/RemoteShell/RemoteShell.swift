@@ -35,7 +35,7 @@ enum RemoteShell {
         init(process: ErlangProcess, groupLeader: Pid) {
             self.process = process
             self.groupLeader = groupLeader
-            // The group links to the shell and sends `interrupt` exits on ^C: trapped, they become messages.
+            // The group links to the shell and passes on `interrupt` exits (^G i): trapped, they become messages.
             process.trapExit(true)
             monitor = process.monitor(.pid(groupLeader))
         }
@@ -108,11 +108,12 @@ enum RemoteShell {
             return nil
         }
 
-        /// `true` when `message` says the group is gone (its DOWN, or an exit signal other than ^C's `interrupt`),
-        /// `false` for a trapped `interrupt`, `nil` for anything else (dropped: nobody else talks to a shell).
+        /// `true` when `message` says the group is gone (its DOWN, or its exit signal other than `interrupt`),
+        /// `false` for its trapped `interrupt`, `nil` for anything else (dropped: nobody else talks to a shell).
         func groupWent(_ message: Term) -> Bool? {
             if let down = message.tagged("DOWN"), down.count == 4, down[0] == .reference(monitor) { return true }
-            if let exit = message.tagged("EXIT"), exit.count == 2 {
+            // Exit signals of other linked processes are trapped and ignored, as a trapping Erlang process would.
+            if let exit = message.tagged("EXIT"), exit.count == 2, exit[0] == .pid(groupLeader) {
                 return exit[1] != "interrupt"
             }
             return nil

@@ -56,9 +56,10 @@ extension DistributionService {
             remoteDown(from: from, peer: connection.peer, to: to, reference: reference, reason: reason)
         case .payloadMonitorPExit(let from, let to, let reference):
             remoteDown(from: from, peer: connection.peer, to: to, reference: reference, reason: payload ?? ExitReason.normal)
-        case .spawnRequest(let requestID, let from, _, let entry, let options),
-             .spawnRequestTT(let requestID, let from, _, let entry, let options, _):
-            serveSpawnRequest(requestID: requestID, from: from, entry: entry, options: options, arguments: payload?.listElements ?? [], connection: connection)
+        case .spawnRequest(let requestID, let from, let groupLeader, let entry, let options),
+             .spawnRequestTT(let requestID, let from, let groupLeader, let entry, let options, _):
+            serveSpawnRequest(requestID: requestID, from: from, groupLeader: groupLeader, entry: entry, options: options,
+                              arguments: payload?.listElements ?? [], connection: connection)
         case .spawnReply(let requestID, let to, let flags, let result), .spawnReplyTT(let requestID, let to, let flags, let result, _):
             // The link and monitor hold from the SPAWN_REPLY on, in connection order, not from when the requester
             // reads the reply: an EXIT or DOWN of a child that ends at once comes right behind it.
@@ -80,7 +81,7 @@ extension DistributionService {
         node.remoteDown(to: to, reference: reference, object: object, reason: reason)
     }
 
-    private func serveSpawnRequest(requestID: Reference, from: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
+    private func serveSpawnRequest(requestID: Reference, from: Pid, groupLeader: Pid, entry: ModuleFunctionArity, options: [Term], arguments: [Term], connection: Connection) {
         let policy = configuration.policy
         // {reply, yes | no | error_only | success_only}: which outcomes get a SPAWN_REPLY.
         let replyMode = options.lazy.compactMap { $0.tagged("reply")?.first }.first ?? .atom("yes")
@@ -99,7 +100,7 @@ extension DistributionService {
         let link = options.contains(.atom("link"))
         // `monitor`, or `{monitor, MonitorOptions}` from spawn_opt.
         let monitor = options.contains(.atom("monitor")) || options.contains { $0.tagged("monitor") != nil }
-        let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from)
+        let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from, groupLeader: groupLeader)
         var flags: SpawnReplyFlags = []
         if link {
             _ = node.remoteLinked(local: pid, remote: from)

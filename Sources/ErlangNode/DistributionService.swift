@@ -200,6 +200,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         }
 
         func handshakeStatus(forPeer peerName: String, flags: DistributionFlags, creation: UInt32?) -> HandshakeStatusDecision {
+            if flags.contains(.nameMe) { return dynamicName(forHost: peerName) }
             guard service.configuration.transport.admits(peerNode: peerName, on: channel) else {
                 service.logger.notice("refusing \(peerName): the transport does not admit it (its certificate does not name it)")
                 return .notAllowed
@@ -207,6 +208,23 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
             let (decision, id) = service.incomingDecision(forPeer: peerName, creation: creation)
             if let id { accepted = (Atom(peerName), id) }
             return decision
+        }
+
+        /// A peer that asked for a name (`NAME_ME`, as a nameless `erl -remsh` does) gets a fresh one on its host,
+        /// `DynamicNodeName.make(host:)`, and a fresh creation, once the usual checks let it in.
+        private func dynamicName(forHost host: String) -> HandshakeStatusDecision {
+            let assigned = DynamicNodeName.make(host: host)
+            guard service.configuration.transport.admits(peerNode: assigned.name, on: channel) else {
+                service.logger.notice("refusing a dynamic name on \(host): the transport does not admit it")
+                return .notAllowed
+            }
+            let (decision, id) = service.incomingDecision(forPeer: assigned.name, creation: assigned.creation)
+            if let id { accepted = (Atom(assigned.name), id) }
+            switch decision {
+            // A fresh name has no connection yet, so `alive` does not happen.
+            case .ok, .okSimultaneous, .alive: return .named(name: assigned.name, creation: assigned.creation)
+            case .named, .nok, .notAllowed: return decision
+            }
         }
     }
 

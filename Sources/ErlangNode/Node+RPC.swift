@@ -6,37 +6,45 @@ public import ErlangTerm
 extension Node {
     /// Spawns the process of a SPAWN_REQUEST; it waits for ``release(_:)`` (after the SPAWN_REPLY and any
     /// link/monitor are in place) before it runs. `erpc:execute_call/4` is emulated: the function's result
-    /// becomes the exit reason `{Ref, return, Result}`, as OTP's erpc caller expects.
-    func spawnRemoteRequest(entry: ModuleFunctionArity, arguments: [Term], requester: Pid) -> Pid {
+    /// becomes the exit reason `{Ref, return, Result}`, as OTP's erpc caller expects. The request's group leader
+    /// is the ``CallerGroupLeader`` while the function runs.
+    func spawnRemoteRequest(entry: ModuleFunctionArity, arguments: [Term], requester: Pid, groupLeader: Pid? = nil) -> Pid {
         let gate = makeReference()
         let isErpc = entry.module == "erpc" && entry.function == "execute_call" && arguments.count == 4
         let isErpcCast = entry.module == "erpc" && entry.function == "execute_cast" && arguments.count == 3
         let pid = spawn { p in
             _ = await p.receive { $0 == .tuple("$spawn_go", .reference(gate)) }
-            if isErpcCast {
-                // erpc:cast / rpc:cast: run M:F(A), nobody waits for the outcome.
-                if let m = arguments[0].atomValue, let f = arguments[1].atomValue, let args = arguments[2].listElements {
-                    _ = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
-                }
-                return
+            try await CallerGroupLeader.$current.withValue(groupLeader) {
+                try await self.runRemoteRequest(p, entry: entry, arguments: arguments, isErpc: isErpc, isErpcCast: isErpcCast)
             }
-            if isErpc {
-                let ref = arguments[0]
-                guard let m = arguments[1].atomValue, let f = arguments[2].atomValue, let args = arguments[3].listElements else {
-                    throw ProcessExit(.tuple(ref, .atom("error"), .atom("badarg"), .nil))
-                }
-                throw ProcessExit(await self.executeCall(p, ref: ref, module: m, function: f, arguments: args))
-            }
-            guard let body = self.functions.lookup(entry.module, entry.function, arity: arguments.count) else {
-                throw ProcessExit(.tuple("undef", .list([.tuple(.atom(entry.module), .atom(entry.function), .list(arguments), .nil)])))
-            }
-            _ = try await body(p, arguments)
         }
         spawnGates.withLock { $0[pid.id] = gate }
         return pid
     }
 
-    /// Lets a process started by ``spawnRemoteRequest(entry:arguments:requester:)`` run.
+    private func runRemoteRequest(_ p: ErlangProcess, entry: ModuleFunctionArity, arguments: [Term], isErpc: Bool,
+                                  isErpcCast: Bool) async throws {
+        if isErpcCast {
+            // erpc:cast / rpc:cast: run M:F(A), nobody waits for the outcome.
+            if let m = arguments[0].atomValue, let f = arguments[1].atomValue, let args = arguments[2].listElements {
+                _ = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
+            }
+            return
+        }
+        if isErpc {
+            let ref = arguments[0]
+            guard let m = arguments[1].atomValue, let f = arguments[2].atomValue, let args = arguments[3].listElements else {
+                throw ProcessExit(.tuple(ref, .atom("error"), .atom("badarg"), .nil))
+            }
+            throw ProcessExit(await self.executeCall(p, ref: ref, module: m, function: f, arguments: args))
+        }
+        guard let body = self.functions.lookup(entry.module, entry.function, arity: arguments.count) else {
+            throw ProcessExit(.tuple("undef", .list([.tuple(.atom(entry.module), .atom(entry.function), .list(arguments), .nil)])))
+        }
+        _ = try await body(p, arguments)
+    }
+
+    /// Lets a process started by ``spawnRemoteRequest(entry:arguments:requester:groupLeader:)`` run.
     func release(_ pid: Pid) {
         guard let gate = spawnGates.withLock({ $0.removeValue(forKey: pid.id) }) else { return }
         send(.tuple("$spawn_go", .reference(gate)), to: pid)
@@ -70,8 +78,11 @@ extension Node {
                 send(.tuple(fromTag[1], .tuple("badrpc", .atom("notsup"))), to: caller)
                 return
             }
+            let groupLeader = request.count >= 4 ? request[3].pidValue : nil
             spawn { p in
-                let outcome = await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
+                let outcome = await CallerGroupLeader.$current.withValue(groupLeader) {
+                    await self.executeCall(p, ref: .nil, module: m, function: f, arguments: args)
+                }
                 let reply: Term
                 switch outcome.tupleElements?[1] {
                 case .atom("return"): reply = outcome[2]!
@@ -215,8 +226,10 @@ extension Node {
     }
 
     /// The functions every node serves to rpc: `erlang:node/0`, `nodes/0,1`, `is_alive/0`, `whereis/1`,
-    /// `spawn/4`, `disconnect_node/1` and `net_kernel:connect_node/1`.
+    /// `spawn/4`, `disconnect_node/1` and `net_kernel:connect_node/1`; and what `erl -remsh` needs
+    /// (``installRemoteShellFunctions()``).
     func installBuiltinFunctions() {
+        installRemoteShellFunctions()
         register(module: "erlang", function: "node", arity: 0) { p, _ in .atom(p.node.name) }
         register(module: "erlang", function: "nodes", arity: 0) { p, _ in .list(p.node.nodes(.visible).map { .atom($0) }) }
         register(module: "erlang", function: "nodes", arity: 1) { p, args in

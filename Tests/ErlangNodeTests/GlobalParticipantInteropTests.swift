@@ -4,6 +4,9 @@ import ErlangTerm
 import Foundation
 import Testing
 
+private let demoBinary: String? = TestEnvironment.builtExecutable("erlang-node")
+private let elixir = "/usr/bin/elixir"
+
 /// Issue 14, item 2: the Swift node is a participant of OTP's `global` (names both ways, unregister, exits,
 /// nodedown, name clashes resolved by OTP's default resolver, locks), against OTP 25, OTP 28 and Elixir 1.14.
 @Suite(.serialized) struct GlobalParticipantInteropTests {
@@ -35,6 +38,81 @@ import Testing
     @Test(.enabled(if: OTPInstallation.enabled(.otp28))) func threeNodesAndPartitionOTP28() async throws {
         guard OTPInstallation.enabled(.otp28) else { return }
         try await InteropWorld.run(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)")) { try await threeNodes($0) }
+    }
+
+    @Test(.enabled(if: (FileManager.default.isExecutableFile(atPath: elixir) && OTPInstallation.otp25 != nil) || TestEnvironment.isCI))
+    func elixirNamesBothWays() async throws {
+        guard FileManager.default.isExecutableFile(atPath: elixir) else {
+            Issue.record("elixir is not installed (required with CI=true)")
+            return
+        }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { world in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("gx"))
+            let echo = swift.spawn { p in
+                while let m = await p.receive() {
+                    if case .tuple(let e) = m, e.count == 2, let to = e[1].pidValue { p.send(e[0], to: to) }
+                }
+            }
+            try await swift.global.register(.atom("from_swift"), echo)
+            let alive = TestEnvironment.uniqueName("ex")
+            let script = """
+                true = Node.connect(:"\(swift.name)")
+                :ok = :global.sync()
+                pid = :global.whereis_name(:from_swift)
+                IO.puts("EX_WHERE #{is_pid(pid) and node(pid) == :"\(swift.name)"}")
+                :global.send(:from_swift, {:hi, self()})
+                IO.puts("EX_SEND #{receive do :hi -> :hi after 5000 -> :none end}")
+                mine = spawn(fn -> receive do :stop -> :ok end end)
+                IO.puts("EX_REG #{:global.register_name(:from_elixir, mine)}")
+                receive do :done -> :ok after 30000 -> :ok end
+                """
+            let dir = try TestEnvironment.makeTemporaryDirectory("globalex")
+            try script.write(toFile: "\(dir)/global.exs", atomically: true, encoding: .utf8)
+            let ex = try PeerProcess("elixir \(alive)", executable: elixir,
+                                     arguments: ["--sname", alive, "--cookie", world.cookie, "\(dir)/global.exs"],
+                                     environment: world.epmd.environment)
+            world.track(ex)
+            #expect(await ex.value(after: "EX_WHERE", timeout: .seconds(60)) == "true", "Elixir: \(ex.output)")
+            #expect(await ex.value(after: "EX_SEND") == "hi", "Elixir: \(ex.output)")
+            #expect(await ex.value(after: "EX_REG") == "yes", "Elixir: \(ex.output)")
+            let exNode = Atom(world.nodeName(alive))
+            #expect(await eventually(timeout: .seconds(5)) { swift.global.whereis(.atom("from_elixir"))?.node == exNode })
+        }
+    }
+
+    /// The demo node (CONTRACT.md §17.3, global half): at readiness `server` is registered in global as NAME;
+    /// global:send reaches it; rpc into it answers global:whereis_name/1 and registered_names/0.
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25) && (demoBinary != nil || TestEnvironment.isCI)))
+    func demoNodeServerIsGloballyRegistered() async throws {
+        let release = try requireOTP(.otp25, "OTP 25 (erlang-nox)")
+        guard let binary = demoBinary else {
+            Issue.record("the erlang-node binary is not built")
+            return
+        }
+        try await InteropWorld.run(release) { world in
+            let alive = TestEnvironment.uniqueName("gdemo")
+            let target = erlAtom(Atom(world.nodeName(alive)))
+            let demo = try PeerProcess("erlang-node \(alive)", executable: binary,
+                                       arguments: ["start", "--sname", alive, "--cookie", world.cookie],
+                                       environment: world.epmd.environment)
+            world.track(demo)
+            let e = try world.erl(TestEnvironment.uniqueName("gde"), script: Self.helpers + """
+                Up = Until(fun() -> net_adm:ping(\(target)) =:= pong end, Now() + 20000),
+                Server = rpc:call(\(target), erlang, whereis, [server]),
+                ok = Sync(),
+                Seen = Until(fun() -> global:whereis_name(\(alive)) =:= Server end, Now() + 5000),
+                global:send(\(alive), {hi, self()}),
+                Hi = receive hi -> true after 5000 -> false end,
+                Mine = spawn(fun() -> receive stop -> ok end end),
+                yes = global:register_name(from_beam, Mine),
+                RpcWhere = rpc:call(\(target), global, whereis_name, [from_beam]),
+                RpcNames = lists:sort(rpc:call(\(target), global, registered_names, [])),
+                io:format("E_DEMO ~w~n", [{Up, is_pid(Server), Seen, Hi, RpcWhere =:= Mine, RpcNames =:= lists:sort([from_beam, \(alive)])}]),
+                halt().
+                """)
+            #expect(await e.value(after: "E_DEMO", timeout: .seconds(40)) == "{true,true,true,true,true,true}",
+                    "E: \(e.output)\nDemo: \(demo.output)")
+        }
     }
 
     static let helpers = """

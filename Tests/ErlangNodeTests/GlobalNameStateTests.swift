@@ -180,3 +180,55 @@ import Testing
         #expect(afterwards)
     }
 }
+
+/// Malformed messages to `global_name_server` and to the global locker are logged and dropped: both processes
+/// live on, the names and locks they hold stay, and registration keeps working.
+@Suite struct GlobalBadInputTests {
+    @Test func malformedMessagesNeitherCrashNorLoseState() async throws {
+        let node = Node(name: "gbad@h")
+        node.startGlobalServices()
+        let server = try #require(node.globalNameServer)
+        let worker = node.spawn { p in while await p.receive() != nil {} }
+        try await node.global.register(.atom("kept"), worker)
+        let junkPid = Pid(node: "x@h", id: 1, serial: 0, creation: 1)
+        let casts: [Term] = [
+            .atom("junk"), .tuple("exchange", .atom("x@h"), .atom("notalist"), .list([]), 1),
+            .tuple("exchange", .atom("x@h"), .list([.atom("bad")]), .list([]), 1),
+            .tuple("resolved", .atom("x@h"), .list([.tuple("insert", .atom("bad"))]), .list([]), .atom("unused"), .list([]), 1),
+            .tuple("resolved", .atom("x@h"), .list([]), .list([.integer(3)]), .atom("unused"), .list([]), 1),
+            .tuple("new_nodes", .atom("x@h"), .list([.tuple("insert", .tuple([.atom("n"), .atom("notapid"), .atom("m")]))]), .list([]), .list([]), .list([])),
+            .tuple("new_nodes", 1, 2, 3, 4, 5), .tuple("init_connect", .tuple(8, 1), .atom("x@h"), .atom("bad")),
+            .tuple("init_connect", .atom("vsn"), .atom("x@h"), .tuple("locker", 1, 2, 3)),
+            .tuple("lock_set", .pid(junkPid), .atom("maybe"), .list([]), 1), .tuple("lock_is_set", 1, 2, 3),
+            .tuple("exchange_ops", .atom("x@h"), 1, .atom("notalist"), .list([])), .tuple("in_sync"),
+        ]
+        let infos: [Term] = [
+            .tuple("lost_connection", 1, 2, 3, 4), .tuple("remove_connection", 42), .tuple("cancel_connect", 1),
+            .tuple("init_connect_ack", .atom("x@h")), .tuple("DOWN", 1, 2, 3, 4), .list([1, 2]), .binary([0xFF]),
+        ]
+        let lockerJunk: [Term] = [
+            .atom("junk"), .tuple("his_the_locker", 1), .tuple("his_the_locker", .pid(junkPid), .atom("notatuple"), 1, 2),
+            .tuple("cancel", 1), .tuple("cancel", .atom("x@h"), 1, .tuple("cast_all", .atom("notalist"), 1)),
+            .tuple("lock_set", .atom("notapid"), true, .list([]), 1), .tuple("lock_set", .pid(junkPid), true, .list([]), 1),
+            .tuple("add_to_known", .atom("notalist")),
+        ]
+        for cast in casts { node.send(.tuple("$gen_cast", cast), to: server.pid) }
+        for info in infos { node.send(info, to: server.pid) }
+        for junk in lockerJunk { node.send(junk, to: server.locker) }
+        // Calls with bad arguments get OTP's answers; the servers still answer.
+        #expect(try await node.call(.pid(server.pid), .tuple("set_lock", .atom("notatuple"))) == Term.false)
+        #expect(try await node.call(.pid(server.pid), .atom("get_known")) == .list([]))
+        #expect(node.isAlive(server.pid) && node.isAlive(server.locker))
+        #expect(node.global.whereis(.atom("kept")) == worker)
+        #expect(node.global.registeredNames == [.atom("kept")])
+        // Registration still works (it needs the lock `global`, which nothing above left taken).
+        let other = node.spawn { p in while await p.receive() != nil {} }
+        try await node.global.register(.atom("later"), other)
+        #expect(Set(node.global.registeredNames) == [.atom("kept"), .atom("later")])
+        await #expect(throws: GlobalError.nameTaken(.atom("later"), by: other)) { try await node.global.register(.atom("later"), worker) }
+        await #expect(throws: GlobalError.alreadyNamed(worker, as: .atom("kept"))) { try await node.global.register(.atom("third"), worker) }
+        #expect(throws: GlobalError.unknownName(.atom("nobody"))) { try node.global.send(.atom("hi"), to: .atom("nobody")) }
+        try await node.global.unregister(.atom("later"))
+        #expect(node.global.registeredNames == [.atom("kept")])
+    }
+}

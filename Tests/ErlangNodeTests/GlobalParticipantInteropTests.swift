@@ -144,6 +144,12 @@ private let elixir = "/usr/bin/elixir"
         let a = try world.erl(aName, script: Self.helpers + """
             true = net_kernel:connect_node(\(s)),
             io:format("A_SYNC ~p~n", [Sync()]),
+            %% Junk to the Swift node's global_name_server: logged and dropped there, nothing lost.
+            [gen_server:cast({global_name_server, \(s)}, J) || J <- [junk, {exchange, x, y, z, w}, {resolved, a, b, c, d, e, f},
+                {new_nodes, a, [bad], [], [], []}, {init_connect, {8, 1}, 'x@y', bad}, {lock_set, self(), 'maybe', [], 1},
+                {exchange_ops, a, 1, 2, 3}, {lock_is_set, a}]],
+            [{global_name_server, \(s)} ! J || J <- [{lost_connection, 1, 2, 3, 4}, {remove_connection, 42}, {cancel_connect, 1},
+                {init_connect_ack, x}, {'DOWN', 1, 2, 3, 4}, <<1,2,3>>]],
             W = Until(fun() -> case global:whereis_name(swift_reg) of undefined -> false; P -> P end end, Now() + 15000),
             io:format("A_WHERE ~p~n", [is_pid(W) andalso node(W) =:= \(s)]),
             global:send(swift_reg, {hi, self()}),

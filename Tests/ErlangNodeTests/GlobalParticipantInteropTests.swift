@@ -20,14 +20,18 @@ private let elixir = "/usr/bin/elixir"
         try await InteropWorld.run(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)")) { try await namesBothWays($0) }
     }
 
-    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func clashOnConnectOTP25() async throws {
+    /// `beamResolves`: the BEAM node's name sorts first, so it resolves the clash (calling global:resolve_it on the
+    /// Swift node by rpc); otherwise the Swift node resolves it.
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25)), arguments: [true, false])
+    func clashOnConnectOTP25(beamResolves: Bool) async throws {
         guard OTPInstallation.enabled(.otp25) else { return }
-        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { try await clash($0) }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { try await clash($0, beamResolves: beamResolves) }
     }
 
-    @Test(.enabled(if: OTPInstallation.enabled(.otp28))) func clashOnConnectOTP28() async throws {
+    @Test(.enabled(if: OTPInstallation.enabled(.otp28)), arguments: [true, false])
+    func clashOnConnectOTP28(beamResolves: Bool) async throws {
         guard OTPInstallation.enabled(.otp28) else { return }
-        try await InteropWorld.run(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)")) { try await clash($0) }
+        try await InteropWorld.run(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)")) { try await clash($0, beamResolves: beamResolves) }
     }
 
     @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func threeNodesAndPartitionOTP25() async throws {
@@ -167,6 +171,9 @@ private let elixir = "/usr/bin/elixir"
             io:format("A_GONE2 ~p~n", [Until(fun() -> global:whereis_name(swift_reg2) =:= undefined end, Now() + 10000)]),
             Named2 = spawn(fun() -> receive stop -> ok end end),
             io:format("A_REG2 ~p~n", [global:register_name(erl_reg2, Named2)]),
+            Wait(reg3),
+            io:format("A_SEEN3 ~p~n", [is_pid(Until(fun() -> case global:whereis_name(swift_reg3) of undefined -> false; P3 -> P3 end end, Now() + 10000))]),
+            io:format("A_GONE3 ~p~n", [Until(fun() -> global:whereis_name(swift_reg3) =:= undefined end, Now() + 10000)]),
             Wait(halt),
             halt().
             """)
@@ -200,21 +207,27 @@ private let elixir = "/usr/bin/elixir"
         #expect(await a.value(after: "A_GONE2", timeout: .seconds(20)) == "true", "A: \(a.output)")
         #expect(await a.value(after: "A_REG2", timeout: .seconds(20)) == "yes", "A: \(a.output)")
         #expect(await eventually(timeout: .seconds(10)) { swift.global.whereis(.atom("erl_reg2")) != nil })
-        // Nodedown: the peer's names go.
+        // Nodedown: the peer's names go, on both sides.
+        let third = swift.spawn { p in while await p.receive() != nil {} }
+        try await swift.global.register(.atom("swift_reg3"), third)
+        go(swift, aAtom, "reg3")
+        #expect(await a.value(after: "A_SEEN3", timeout: .seconds(20)) == "true", "A: \(a.output)")
+        #expect(swift.disconnect(aAtom))
+        #expect(await eventually(timeout: .seconds(10)) { swift.global.whereis(.atom("erl_reg2")) == nil })
+        #expect(swift.global.registeredNames == [.atom("swift_reg3")])
+        #expect(await a.value(after: "A_GONE3", timeout: .seconds(20)) == "true", "A: \(a.output)")
         go(swift, aAtom, "halt")
-        #expect(await eventually(timeout: .seconds(15)) { swift.global.whereis(.atom("erl_reg2")) == nil })
-        #expect(swift.global.registeredNames.isEmpty)
         #expect(!a.output.contains("unexpected message") && !a.output.contains("REPORT"), "A: \(a.output)")
     }
 
     /// Two partitions with the same name meet: OTP's default resolver keeps one process and kills the other, and
     /// both sides agree on the survivor.
-    private func clash(_ world: InteropWorld) async throws {
-        let swift = try await world.swiftNode(TestEnvironment.uniqueName("gc"))
+    private func clash(_ world: InteropWorld, beamResolves: Bool) async throws {
+        let swift = try await world.swiftNode(TestEnvironment.uniqueName("mc"))
         let s = erlAtom(swift.name)
         let mine = swift.spawn { p in while await p.receive() != nil {} }
         try await swift.global.register(.atom("clash"), mine)
-        let bName = TestEnvironment.uniqueName("cb")
+        let bName = TestEnvironment.uniqueName(beamResolves ? "ab" : "zb")
         let b = try world.erl(bName, script: Self.helpers + """
             Theirs = spawn(fun() -> receive stop -> ok end end),
             yes = global:register_name(clash, Theirs),
@@ -240,6 +253,7 @@ private let elixir = "/usr/bin/elixir"
         #expect((here == mine) == !theirsKept)
         // OTP's random_exit_name keeps the process of the node with the smaller name.
         let bAtom = Atom(world.nodeName(bName))
+        #expect(beamResolves == (bAtom < swift.name))
         #expect(theirsKept == (bAtom < swift.name), "kept \(theirsKept ? "B's" : "Swift's"); B: \(b.output)")
         go(swift, bAtom, "halt")
     }

@@ -44,6 +44,32 @@ private let elixir = "/usr/bin/elixir"
         try await InteropWorld.run(try requireOTP(.otp28, "OTP 28 (scripts/install-otp28.sh)")) { try await threeNodes($0) }
     }
 
+    /// Two Swift nodes speak the same protocol with each other: names cross, a clash on connect is resolved once.
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func swiftNodesShareNames() async throws {
+        guard OTPInstallation.enabled(.otp25) else { return }
+        try await InteropWorld.run(try requireOTP(.otp25, "OTP 25 (erlang-nox)")) { world in
+            let a = try await world.swiftNode(TestEnvironment.uniqueName("gsa"))
+            let b = try await world.swiftNode(TestEnvironment.uniqueName("gsb"))
+            let onA = a.spawn { p in while await p.receive() != nil {} }
+            let clashA = a.spawn { p in while await p.receive() != nil {} }
+            let clashB = b.spawn { p in while await p.receive() != nil {} }
+            try await a.global.register(.atom("on_a"), onA)
+            try await a.global.register(.atom("both"), clashA)
+            try await b.global.register(.atom("both"), clashB)
+            try await a.connect(b.name)
+            #expect(await eventually(timeout: .seconds(10)) { b.global.whereis(.atom("on_a")) == onA })
+            // a's name sorts first: a's process keeps the name, b's is killed, and both nodes agree.
+            #expect(await eventually(timeout: .seconds(10)) { b.global.whereis(.atom("both")) == clashA && !b.isAlive(clashB) })
+            #expect(a.global.whereis(.atom("both")) == clashA && a.isAlive(clashA))
+            let onB = b.spawn { p in while await p.receive() != nil {} }
+            try await b.global.register(.atom("on_b"), onB)
+            #expect(a.global.whereis(.atom("on_b")) == onB)  // registered on every known node before it returns
+            await #expect(throws: GlobalError.nameTaken(.atom("on_a"), by: onA)) { try await b.global.register(.atom("on_a"), onB) }
+            try await a.global.unregister(.atom("on_b"))
+            #expect(b.global.whereis(.atom("on_b")) == nil)
+        }
+    }
+
     @Test(.enabled(if: (FileManager.default.isExecutableFile(atPath: elixir) && OTPInstallation.otp25 != nil) || TestEnvironment.isCI))
     func elixirNamesBothWays() async throws {
         guard FileManager.default.isExecutableFile(atPath: elixir) else {
@@ -279,6 +305,9 @@ private let elixir = "/usr/bin/elixir"
                                  {lists:sort(nodes()), Ns, [node(global:whereis_name(N)) || N <- Ns]} end,
                 Report = fun R() -> receive {report, Tag} -> io:format("~s ~w~n", [Tag, Check()]), R();
                                             {disconnect, N} -> erlang:disconnect_node(N), R();
+                                            {trans, Tag} -> Me = self(),
+                                                spawn(fun() -> Me ! {tr, global:trans({three, self()}, fun() -> done end)} end),
+                                                io:format("~s ~p~n", [Tag, receive {tr, T} -> T after 20000 -> hung end]), R();
                                             stop -> halt() after 120000 -> halt() end end,
                 io:format("READY~n"),
                 Report().
@@ -300,6 +329,11 @@ private let elixir = "/usr/bin/elixir"
         #expect(await a.value(after: "A1") == expectedA, "A: \(a.output)")
         #expect(await b.value(after: "B1") == expectedB, "B: \(b.output)")
         #expect(Set(swift.nodes()) == [aAtom, bAtom])
+        // global:trans over [node() | nodes()] (the Swift node included) from both BEAM nodes at once: no hang.
+        swift.send(.tuple("trans", .atom("A_TRANS")), to: "runner", on: aAtom)
+        swift.send(.tuple("trans", .atom("B_TRANS")), to: "runner", on: bAtom)
+        #expect(await a.value(after: "A_TRANS", timeout: .seconds(30)) == "done", "A: \(a.output)")
+        #expect(await b.value(after: "B_TRANS", timeout: .seconds(30)) == "done", "B: \(b.output)")
 
         // A loopback partition: A drops the Swift node. OTP's prevent_overlapping_partitions then has B drop one of
         // the two; afterwards everyone reconnects and the names agree again.

@@ -9,6 +9,12 @@ import ErlangTerm
 /// pair of lockers); each side then sends its names (`exchange`), a resolver compares them with its own
 /// (`exchange_ops`), the sides trade what the other must apply (`resolved`) and each tells the nodes it knew
 /// (`new_nodes`) about the other partition. A tag that does not match the session's cancels it, as OTP does.
+///
+/// Where this node differs from OTP's global, on purpose: it does not itself send `lost_connection` when it loses
+/// a peer (the peer's own global does, and BEAM nodes act on that), so the Swift node never makes BEAM nodes cut
+/// each other; it does act on the `lost_connection` and `remove_connection` it receives, as OTP does. Names
+/// registered by external (C) nodes (`register_name_external`) are kept as plain names, and names arriving in a
+/// sync are inserted without OTP's check that the sync's lock is still held.
 struct GlobalNameState {
     /// The protocol version this node speaks (OTP 25 and 28 speak 8).
     static let protocolVersion = 8

@@ -92,6 +92,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
                 }
             }
             node.nodeDown(peer)
+            if wasUp { node.globalNodeEvent(peer, up: false) }
             for pid in monitors { node.send(.tuple("nodedown", .atom(peer)), to: pid) }
         case .deliver(let peer, let connection, let link, var signals):
             // A loop, not a recursion: senders may keep queueing while the queue is handed over.
@@ -419,6 +420,7 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         logger.info("nodeup \(peer)", metadata: ["hidden": "\(hidden)"])
         if !hidden {
             node.processGroupsNodeUp(peer)
+            node.globalNodeEvent(peer, up: true)
             Task { await self.mesh(with: peer, over: connection) }
         }
     }

@@ -33,6 +33,7 @@ extension Node {
         if !configuration.hidden { node.startGlobalServices() }
         node.installBuiltinFunctions()
         node.installProcessGroupFunctions()
+        node.installGlobalFunctions()
         // `rex`, the rpc server (rpc:block_call, rpc:cast, multicall probes, and our own mesh queries).
         try node.register("rex", node.spawn { [weak service] p in
             while let message = await p.receive() {

@@ -27,6 +27,8 @@ public final class Node: Sendable {
     let processGroupScopes = Mutex<[Atom: ProcessGroupScope]>([:])
     /// The running Phoenix.PubSub servers, by name (see `PubSub/`).
     let pubSubServers = Mutex<[Atom: PubSub]>([:])
+    /// `global_name_server` (see `Global/`); nil on hidden nodes and before the node starts its services.
+    let globalServer = Mutex<GlobalNameServer?>(nil)
 
     /// Creates a node runtime. `creation` tells this incarnation of the node from earlier ones (it is part of every
     /// pid and reference the node makes, and peers learn it in the handshake); ``start(_:logger:setup:)`` picks a

@@ -1,7 +1,7 @@
 import ErlangNode
 import ErlangTerm
 
-/// The services of the demo node (CONTRACT.md §9, §13, §17.2 and the pg half of §17.3): `server` (in pg group
+/// The services of the demo node (CONTRACT.md §9, §13, §17.2 and §17.3): `server` (in pg group
 /// `demo`), `sink`, `counter` under the supervisor `demo_sup`, and the module `s`; besides, `counter_actor` (a
 /// distributed actor) under `actor_sup`.
 enum DemoServices {
@@ -14,6 +14,12 @@ enum DemoServices {
         // node takes no part in pg, as in OTP).
         if node.whereis(ProcessGroups.defaultScope) != nil {
             try node.processGroups.join(server, group: .atom("demo"))
+        }
+        // §17.3: `server` is registered in `global` under the atom NAME (the node name's part before `@`); a hidden
+        // node takes no part in global.
+        if node.whereis("global_name_server") != nil {
+            let short = node.name.name.split(separator: "@", maxSplits: 1).first.map(String.init) ?? node.name.name
+            try await node.global.register(.atom(Atom(short)), server)
         }
         try node.register("sink", node.spawn { p in await sink(p) })
         // §17.2: one_for_one, permanent, at least 5 restarts in 10 s; a killed counter comes back at 0.

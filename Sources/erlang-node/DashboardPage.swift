@@ -132,7 +132,7 @@ enum DashboardPage {
         #processes-card { grid-column: 1 / -1; max-height: 520px; }
         #events-card, #names-card { max-height: 300px; }
         table { border-collapse:collapse; width:100%; }
-        th { text-align:left; font-weight:600; color:var(--dim); font-size:12px; border-bottom:1px solid var(--line); padding:4px 6px; }
+        th { white-space:nowrap; text-align:left; font-weight:600; color:var(--dim); font-size:12px; border-bottom:1px solid var(--line); padding:4px 6px; }
         td { border-bottom:1px solid #eef1f5; padding:4px 6px; vertical-align:middle; }
         .n { text-align:right; font-variant-numeric: tabular-nums; }
         .name, .pid { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:12.5px; }
@@ -252,7 +252,7 @@ enum DashboardPage {
           });
           out += `<g class="self"><circle cx="${cx}" cy="${cy}" r="20" fill="#1d2330"/>` +
             `<text x="${cx}" y="${cy + 38}" text-anchor="middle" style="font-weight:700">${esc(state.node)}</text></g>`;
-          if (peers.length === 0) out += `<text x="${cx}" y="${H - 14}" text-anchor="middle" style="fill:#8a91a0">no connected peers</text>`;
+          if (peers.length === 0) out += `<text x="${cx}" y="22" text-anchor="middle" style="fill:#8a91a0">no connected peers</text>`;
           svg.innerHTML = out;
         }
 

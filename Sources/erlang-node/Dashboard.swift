@@ -83,7 +83,9 @@ struct Dashboard: Service {
             if let state = source.state {
                 try await writer.write(ByteBuffer(string: "event: state\ndata: \(state.json())\n\n"))
             }
-            try await Task.sleep(for: interval)
+            // A graceful shutdown ends the wait at once (the stream would otherwise hold the server's shutdown up).
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            try Task.checkCancellation()
         }
     }
 }

@@ -3,6 +3,9 @@ import ErlangNodeTestKit
 import ErlangTerm
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The built `erlang-node` executable (next to the test bundle), or `nil`.
 private let erlangNodeBinary: String? = TestEnvironment.builtExecutable("erlang-node")
@@ -144,6 +147,14 @@ struct DashboardTests {
                 return !got.body.contains("<tr data-peer=\"\(peer)\">") && got.body.contains("data-known=\"\(peer)\"")
             }, "\(page.body.prefix(2000))")
             #expect(page.body.contains("<b>nodedown</b> \(peer)"))
+
+            // With a page's event stream open, SIGTERM still stops the node promptly, with status 0.
+            let stream = Self.openEventStream(port: port)
+            defer { if stream >= 0 { close(stream) } }
+            #expect(stream >= 0, "no event stream")
+            node.signal(SIGTERM)
+            #expect(await node.waitForExit(timeout: .seconds(8)), "\(node.output)")
+            #expect(node.exitStatus == 0, "\(node.output)")
         }
     }
 
@@ -210,6 +221,39 @@ struct DashboardTests {
             }
             await browser.close()
         }
+    }
+}
+
+extension DashboardTests {
+    /// Connects to `/events` and reads until the first state arrives (at most 5 s); returns the open socket, or -1.
+    static func openEventStream(port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let request = Array("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8)
+        guard connected == 0, request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+            close(fd)
+            return -1
+        }
+        var received = ""
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !received.contains("event: state") {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else {
+                close(fd)
+                return -1
+            }
+            received += String(decoding: buffer[..<n], as: UTF8.self)
+        }
+        return fd
     }
 }
 

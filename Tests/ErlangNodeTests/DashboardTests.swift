@@ -120,6 +120,17 @@ struct DashboardTests {
             }, "\(page.body.prefix(2000))")
             #expect(page.status == 200)
 
+            // A hidden erl shows as a hidden connection.
+            let hiddenAlive = TestEnvironment.uniqueName("dashhidden")
+            let hidden = try world.erl(hiddenAlive, script: "pong = net_adm:ping('\(swift)'), io:format(\"CONNECTED~n\"), timer:sleep(60000).",
+                                       extraArgs: ["-hidden"])
+            #expect(await hidden.waitForOutput(containing: "CONNECTED"), "\(hidden.output)")
+            let hiddenRow = "<tr data-peer=\"\(world.nodeName(hiddenAlive))\"><td class=\"name\">\(world.nodeName(hiddenAlive))</td><td>hidden</td>"
+            #expect(await eventually(timeout: .seconds(10)) {
+                await MetricsEndpointTests.get("\(url)/")?.body.contains(hiddenRow) ?? false
+            })
+            await hidden.terminate()
+
             // The JSON state counts the peer's messages.
             #expect(await eventually(timeout: .seconds(10)) {
                 guard let state = await MetricsEndpointTests.get("\(url)/state.json"),

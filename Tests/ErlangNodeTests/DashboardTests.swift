@@ -169,6 +169,37 @@ struct DashboardTests {
         }
     }
 
+    @Test func aDashboardPortInUseStopsTheNodeWithAClearError() async throws {
+        let release = try requireOTP(.otp25, "OTP 25")
+        guard let binary = erlangNodeBinary else {
+            Issue.record("the erlang-node binary is not built")
+            return
+        }
+        try await InteropWorld.run(release, cookie: "dashcookie") { world in
+            // The port is taken by a listener of this test (a bad --dashboard-bind takes the same path).
+            let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(taken) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(bound == 0 && listen(taken, 1) == 0)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(taken, $0, &length) }
+            }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            let outcome = try await PeerProcess.run(binary, ["start", "--sname", TestEnvironment.uniqueName("dashbusy"),
+                                                             "--cookie", world.cookie, "--dashboard-port", "\(port)"],
+                                                    environment: world.epmd.environment, timeout: .seconds(30))
+            #expect(!outcome.timedOut)
+            #expect(outcome.status == 1, "\(outcome.stderrText)")
+            #expect(outcome.stderrText.contains("cannot serve the dashboard on 127.0.0.1:\(port)"), "\(outcome.stderrText)")
+        }
+    }
+
     @Test(.enabled(if: HeadlessChromium.executable != nil || TestEnvironment.isCI, "chromium is not installed"))
     func chromiumSeesPeerAppearAndDisappear() async throws {
         let release = try requireOTP(.otp25, "OTP 25")

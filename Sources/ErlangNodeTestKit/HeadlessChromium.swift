@@ -3,10 +3,13 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+private let systemClose = Glibc.close, systemRead = Glibc.read, systemWrite = Glibc.write, systemKill = Glibc.kill
 #elseif canImport(Musl)
 import Musl
+private let systemClose = Musl.close, systemRead = Musl.read, systemWrite = Musl.write, systemKill = Musl.kill
 #elseif canImport(Darwin)
 import Darwin
+private let systemClose = Darwin.close, systemRead = Darwin.read, systemWrite = Darwin.write, systemKill = Darwin.kill
 #endif
 
 /// A headless Chromium driven through the DevTools protocol over `--remote-debugging-pipe` (JSON messages ended
@@ -36,9 +39,9 @@ public final class HeadlessChromium: Sendable {
         guard pipe(&toBrowser) == 0, pipe(&fromBrowser) == 0 else { throw TestKitError.setupFailed("pipe() failed") }
         // Far from 3 and 4, so that dup2 onto them always makes a new, inheritable descriptor.
         let childIn = fcntl(toBrowser[0], F_DUPFD_CLOEXEC, 10), childOut = fcntl(fromBrowser[1], F_DUPFD_CLOEXEC, 10)
-        for fd in [toBrowser[0], fromBrowser[1]] { Glibc.close(fd) }
+        for fd in [toBrowser[0], fromBrowser[1]] { systemClose(fd) }
         for fd in [toBrowser[1], fromBrowser[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        defer { Glibc.close(childIn); Glibc.close(childOut) }
+        defer { systemClose(childIn); systemClose(childOut) }
 
         let arguments = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                          "--disable-dev-shm-usage", "--hide-scrollbars", "--remote-debugging-pipe",
@@ -61,7 +64,7 @@ public final class HeadlessChromium: Sendable {
         var child: pid_t = 0
         let spawned = posix_spawn(&child, executable, &actions, &attributes, &argv, environ)
         guard spawned == 0 else {
-            Glibc.close(toBrowser[1]); Glibc.close(fromBrowser[0])
+            systemClose(toBrowser[1]); systemClose(fromBrowser[0])
             throw TestKitError.setupFailed("cannot start \(executable): errno \(spawned)")
         }
         pid = child
@@ -83,7 +86,7 @@ public final class HeadlessChromium: Sendable {
         bytes.append(0)
         var written = 0
         while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Glibc.write(input, $0.baseAddress, $0.count) }
+            let n = bytes[written...].withUnsafeBytes { systemWrite(input, $0.baseAddress, $0.count) }
             guard n > 0 else { throw TestKitError.setupFailed("chromium's pipe closed (\(method))") }
             written += n
         }
@@ -140,11 +143,11 @@ public final class HeadlessChromium: Sendable {
         var status: Int32 = 0
         let exited = await eventually(timeout: .seconds(5)) { waitpid(pid, &status, WNOHANG) == pid }
         if !exited {
-            _ = Glibc.kill(-pid, SIGKILL)
+            _ = systemKill(-pid, SIGKILL)
             _ = await eventually(timeout: .seconds(5)) { waitpid(pid, &status, WNOHANG) == pid }
         }
-        Glibc.close(input)
-        Glibc.close(output)
+        systemClose(input)
+        systemClose(output)
         try? FileManager.default.removeItem(atPath: profile)
     }
 
@@ -156,7 +159,7 @@ public final class HeadlessChromium: Sendable {
     private func readAvailable() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { systemRead(output, $0.baseAddress, $0.count) }
             if n > 0 {
                 state.withLock { $0.buffer.append(contentsOf: chunk[..<n]) }
                 continue

@@ -58,12 +58,12 @@ enum DashboardPage {
 
     private static func peersTable(_ state: DashboardState) -> String {
         var html = "<table id=\"peers\"><thead><tr><th>node</th><th>kind</th><th>up for</th><th class=\"n\">msg/s in</th>"
-            + "<th class=\"n\">msg/s out</th><th class=\"n\">B/s in</th><th class=\"n\">B/s out</th><th>msg/s, 60 s</th></tr></thead><tbody>"
+            + "<th class=\"n\">msg/s out</th><th class=\"n\">B/s in</th><th class=\"n\">B/s out</th><th>msg/s, 60 s (<span class=\"in\">in</span>/<span class=\"out\">out</span>)</th></tr></thead><tbody>"
         for peer in state.peers {
             let up = peer.since.map { duration(state.time - $0) } ?? "–"
             html += "<tr data-peer=\"\(escape(peer.name))\"><td class=\"name\">\(escape(peer.name))</td>"
                 + "<td>\(peer.hidden ? "hidden" : "visible")</td><td>\(up)</td>"
-                + "<td class=\"n\">–</td><td class=\"n\">–</td><td class=\"n\">–</td><td class=\"n\">–</td><td><canvas class=\"spark\" width=\"160\" height=\"32\"></canvas></td></tr>"
+                + "<td class=\"n\">–</td><td class=\"n\">–</td><td class=\"n\">–</td><td class=\"n\">–</td><td><canvas class=\"spark\" width=\"120\" height=\"30\"></canvas></td></tr>"
         }
         if state.peers.isEmpty { html += "<tr class=\"empty\"><td colspan=\"8\">no connected peers</td></tr>" }
         html += "</tbody></table>"
@@ -153,6 +153,7 @@ enum DashboardPage {
         #graph { width:100%; height:auto; max-height:400px; }
         #graph text { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; fill: var(--ink); }
         canvas.spark { display:block; }
+        th span.in { color:var(--in); } th span.out { color:var(--out); }
         @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
         """
 
@@ -210,13 +211,13 @@ enum DashboardPage {
             if (data.length === 0) return;
             ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
             data.forEach((v, i) => {
-              const x = w - (data.length - 1 - i) * (w / (KEEP - 1)), y = h - 2 - (v / max) * (h - 5);
+              const x = 2 + i * ((w - 4) / (KEEP - 2)), y = h - 2 - (v / max) * (h - 5);
               i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y);
             });
             ctx.stroke();
           };
           line(ins, "#0891b2"); line(outs, "#ea580c");
-          ctx.fillStyle = "#6b7385"; ctx.font = "9px sans-serif"; ctx.fillText(num(max), 2, 9);
+          ctx.fillStyle = "#6b7385"; ctx.font = "9px sans-serif"; ctx.textAlign = "right"; ctx.fillText(num(max), w - 2, 9);
         }
 
         function drawGraph(state) {
@@ -265,7 +266,7 @@ enum DashboardPage {
               const r = rates(p.name) || {};
               return `<tr data-peer="${esc(p.name)}"><td class="name">${esc(p.name)}</td><td>${p.hidden ? "hidden" : "visible"}</td>` +
                 `<td>${p.since ? since(state.time - p.since) : "–"}</td><td class="n">${num(r.mi)}</td><td class="n">${num(r.mo)}</td>` +
-                `<td class="n">${num(r.bi)}</td><td class="n">${num(r.bo)}</td><td><canvas class="spark" width="160" height="32"></canvas></td></tr>`;
+                `<td class="n">${num(r.bi)}</td><td class="n">${num(r.bo)}</td><td><canvas class="spark" width="120" height="30"></canvas></td></tr>`;
             }).join("");
             body.querySelectorAll("tr[data-peer]").forEach((tr) => spark(tr.querySelector("canvas"), tr.dataset.peer));
           }

@@ -125,6 +125,8 @@ final class Connection: Sendable {
         if accepted {
             metrics.messagesOut.increment()
             metrics.bytesOut.increment(by: Int64(size))
+            metrics.totals.messagesOut.add(1, ordering: .relaxed)
+            metrics.totals.bytesOut.add(size, ordering: .relaxed)
             if fragments > 0 { metrics.fragmentsOut.increment(by: Int64(fragments)) }
         }
         if schedule {
@@ -341,6 +343,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard case .message(let bytes) = unwrapInboundIn(data) else { return }
         let metrics = connection.metrics
         metrics.bytesIn.increment(by: Int64(bytes.readableBytes + 4))
+        metrics.totals.bytesIn.add(bytes.readableBytes + 4, ordering: .relaxed)
         if bytes.readableBytes >= 2, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == 131,
            let kind = bytes.getInteger(at: bytes.readerIndex + 1, as: UInt8.self),
            kind == DistributionMessageParser.distFragmentHeader || kind == DistributionMessageParser.distFragmentContinuation {
@@ -349,6 +352,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         do {
             if let message = try parser.parse(bytes) {
                 metrics.messagesIn.increment()
+                metrics.totals.messagesIn.add(1, ordering: .relaxed)
                 service.dispatch(message, from: connection)
             }
         } catch {

@@ -22,6 +22,8 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
     let cookies: Mutex<[Atom: String]>
     /// The node's metrics (the README's "Metrics").
     let metrics: NodeMetrics
+    /// Recent nodeup/nodedown events, for `Node.snapshot()`.
+    let events = NodeEventLog()
     /// The periodic sample of process metrics, while a metrics backend records.
     private let sampler = Mutex<RepeatedTask?>(nil)
 
@@ -76,12 +78,14 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         case .closeAfterFlush(let connection):
             connection.closeAfterFlush(within: setupTimeout)
         case .nodeUp(let peer, let connection, let link, let hidden):
+            events.nodeUp(peer, hidden: hidden)
             install(link, peer: peer, connection: connection, hidden: hidden)
             metrics.nodeUps.increment()
             metrics.connections.record(nodes(hidden: nil).count)
         case .nodeDown(let peer, let monitors, let dropped, let wasUp):
             if wasUp {
                 logger.info("nodedown \(peer)")
+                events.nodeDown(peer)
                 metrics.nodeDowns.increment()
                 metrics.connections.record(nodes(hidden: nil).count)
             }

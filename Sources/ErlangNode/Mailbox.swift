@@ -81,6 +81,16 @@ class Mailbox: @unchecked Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// What the owner is doing as its mailbox sees it, and how many messages wait (one look under the lock).
+    var activity: (state: ProcessSnapshot.State, queued: Int) {
+        state.withLock { s in
+            let state: ProcessSnapshot.State = s.closed ? .exiting
+                : s.hibernated != nil ? .hibernating
+                : s.waiter != nil ? .waiting : .running
+            return (state, s.messages.count)
+        }
+    }
     var count: Int { state.withLock { $0.messages.count } }
 
     /// Parks `body` until the next message; `false` (nothing parked) when a message is already waiting or the

@@ -75,6 +75,12 @@ final class NodeMetrics: Sendable {
         }
     }
 
+    /// The traffic of every peer with metrics (a connected peer), read from its ``PeerTotals``.
+    func traffic() -> [Atom: PeerSnapshot.Traffic] {
+        let totals = peers.withLock { table in table.mapValues { $0.metrics.totals } }
+        return totals.mapValues(\.traffic)
+    }
+
     /// A connection to `peer` is gone: its metrics are destroyed with the last one.
     func release(_ peer: Atom) {
         let gone = peers.withLock { table -> PeerMetrics? in
@@ -100,6 +106,8 @@ final class PeerMetrics: Sendable {
     let fragmentsIn: Counter
     let fragmentsOut: Counter
     let flowControlWaits: Counter
+    /// The same traffic as plain numbers, readable by ``Node/snapshot()`` whatever the metrics backend.
+    let totals = PeerTotals()
 
     init(peer: String, factory: any MetricsFactory) {
         let p = NodeMetrics.prefix, d = [("peer", peer)]
@@ -119,5 +127,18 @@ final class PeerMetrics: Sendable {
         for counter in [messagesIn, messagesOut, bytesIn, bytesOut, fragmentsIn, fragmentsOut, flowControlWaits] {
             counter.destroy()
         }
+    }
+}
+
+/// A peer's traffic since its metrics were made: messages and bytes each way (relaxed atomics, read for rates).
+final class PeerTotals: Sendable {
+    let messagesIn = Atomic<Int>(0)
+    let messagesOut = Atomic<Int>(0)
+    let bytesIn = Atomic<Int>(0)
+    let bytesOut = Atomic<Int>(0)
+
+    var traffic: PeerSnapshot.Traffic {
+        PeerSnapshot.Traffic(messagesIn: messagesIn.load(ordering: .relaxed), messagesOut: messagesOut.load(ordering: .relaxed),
+                             bytesIn: bytesIn.load(ordering: .relaxed), bytesOut: bytesOut.load(ordering: .relaxed))
     }
 }

@@ -2,7 +2,8 @@ public import Logging
 public import ServiceLifecycle
 
 /// Runs a distributed node as a swift-service-lifecycle `Service`: starts it, runs `setup` (register services,
-/// functions), serves until graceful shutdown, then closes its connections and its EPMD registration.
+/// functions), serves until graceful shutdown (or cancellation), then closes its connections and its EPMD
+/// registration.
 public struct NodeService: Service, CustomStringConvertible {
     let configuration: NodeConfiguration
     let logger: Logger
@@ -21,9 +22,15 @@ public struct NodeService: Service, CustomStringConvertible {
     public func run() async throws {
         let node = try await Node.start(configuration, logger: logger) { node in try await setup(node) }
         logger.info("node \(node.name) is up", metadata: ["creation": "\(node.creation)"])
-        await withGracefulShutdownHandler {
-            await node.waitUntilShutdown()
-        } onGracefulShutdown: {
+        // A cancelled group (another service of it failed) stops the node as a graceful shutdown does; without
+        // this the node would keep the group, and the program, waiting forever.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await node.waitUntilShutdown()
+            } onGracefulShutdown: {
+                Task { await node.shutdown() }
+            }
+        } onCancel: {
             Task { await node.shutdown() }
         }
         logger.info("node \(node.name) stopped")

@@ -30,9 +30,18 @@ struct Start: AsyncParsableCommand {
     @Option(help: "The address the metrics endpoint binds (with --metrics-port; default 127.0.0.1).")
     var metricsBind: String = "127.0.0.1"
 
+    @Option(help: "Serve a live page of the cluster as this node sees it at http://ADDR:PORT/ (ADDR from --dashboard-bind, default 127.0.0.1).")
+    var dashboardPort: Int?
+
+    @Option(help: "The address the dashboard binds (with --dashboard-port; default 127.0.0.1).")
+    var dashboardBind: String = "127.0.0.1"
+
     func validate() throws {
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be a port number, 0...65535")
+        }
+        if let dashboardPort, !(0...65535).contains(dashboardPort) {
+            throw ValidationError("--dashboard-port must be a port number, 0...65535")
         }
     }
 
@@ -63,13 +72,22 @@ struct Start: AsyncParsableCommand {
             logger.info("metrics at http://\(metricsBind):\(metricsChannel?.localAddress?.port ?? metricsPort)/metrics")
             endpoint = metrics
         }
-        let service = NodeService(configuration: config, logger: logger) { [endpoint] node in
+        let dashboard = dashboardPort.map { Dashboard(host: dashboardBind, port: $0, logger: logger) }
+        let service = NodeService(configuration: config, logger: logger) { [endpoint, dashboard] node in
             try await DemoServices.install(on: node)
             stopper.install(on: node)
             endpoint?.onScrape { node.sampleMetrics() }
+            dashboard?.source.attach(node)
         }
-        let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // The dashboard is listed first so that a graceful shutdown stops the node first (services stop in reverse
+        // order); when the node's service ends, the group ends and the dashboard with it.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let dashboard { services.append(.init(service: dashboard)) }
+        services.append(.init(service: service))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                           logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
         stopper.attach(group)
         defer { metricsChannel?.close(promise: nil) }
         try await group.run()

@@ -21,7 +21,9 @@ import Testing
             GenServerStateError.self, Supervisor.self, Supervisor.Strategy.self, SupervisorChild.self, SupervisorError.self,
             ChildSpec.self, ChildSpec.Restart.self, ChildSpec.Shutdown.self, ChildSpec.Kind.self,
             ProcessGroups.self, ProcessGroups.Subscription<[Pid]>.self, ProcessGroupsError.self, ProcessGroupEvent.self,
-            ProcessGroupEvent.Change.self, GlobalNames.self, GlobalError.self,
+            ProcessGroupEvent.Change.self, GlobalNames.self, GlobalError.self, PubSub.self, PubSubError.self,
+            NodeSnapshot.self, PeerSnapshot.self, PeerSnapshot.Traffic.self,
+            ProcessSnapshot.self, ProcessSnapshot.State.self, NodeEvent.self, NodeEvent.Kind.self,
         ]
         // Foundation's own `Process` stays usable next to ours.
         #expect(ObjectIdentifier(Foundation.Process.self) != ObjectIdentifier(ErlangProcess.self))

@@ -12,7 +12,7 @@
 # So S1-S3, S1-E3 and S3-E2 exist only by meshing. Every node has one member in pg group demo and one global name.
 # After the checks, host 3's link goes down: E2 and S1 must see S3 and E3 down within 1.25 x net_ticktime and their
 # members and names gone; then the link comes back, E2 reconnects to E3, and the mesh, groups and names must be whole
-# again on every node. --no-global leaves the Swift nodes' global names out of the checks.
+# again on every node (the nodes run with connect_all, erl's default). --no-global leaves the Swift nodes' global names out of the checks.
 # Exit 0 iff every check passed; 2 on a failure; 77 (skipped) without root or `ip netns` unless CI=true.
 FAULT_NAME=cluster-hosts
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +31,8 @@ skip() { if [ "${CI:-}" = true ]; then echo "FAIL cluster-hosts: $1 (required wi
 command -v ip >/dev/null 2>&1 || skip "no ip command"
 ip netns add "probe$$" 2>/dev/null || skip "ip netns does not work here"; ip netns del "probe$$"
 fault_init cluster-hosts
+# This test is about meshing and global: the BEAM nodes run with connect_all (erl's default), unlike the other fault tests.
+FAULT_CONNECT_ALL=true
 
 SW=csw_$TAG; BR=br$TAG
 ip netns add "$SW" || die "ip netns add"; FAULT_NETNS+=("$SW")
@@ -77,8 +79,9 @@ done < <(grep -E '^[0-9]+ CHECK ' "$FAULT_TMP/e2.log")
 checks=$(count_lines "$FAULT_TMP/e2.log" '^[0-9]+ CHECK ')
 grep -qE '^[0-9]+ DONE' "$FAULT_TMP/e2.log" || fails=$((fails + 1))
 
-# Nodedown within 1.25 x net_ticktime of the cut, on E2 (its EV lines) and on S1 (its log lines).
-limit=$(( TICK * 1250 ))
+# Nodedown within 1.25 x net_ticktime of the cut (OTP's bound), on E2 (its EV lines) and on S1 (its log lines), plus
+# 1 s for the time stamping here (lines are read by a pipe and a shell loop; OTP nodes were seen at 9.7 s of 10).
+limit=$(( TICK * 1250 + 1000 ))
 for who in "e2 s3_$TAG@" "e2 e3_$TAG@" "s1 s3_$TAG@" "s1 e3_$TAG@"; do
     set -- $who
     if [ "$1" = e2 ]; then t=$(grep -E "^[0-9]+ EV [0-9]+ nodedown $2" "$FAULT_TMP/e2.log" | awk -v c="$t_cut" '$3 >= c { print $3; exit }')

@@ -118,7 +118,7 @@ start_epmd() {
 # start_erl VAR LOGFILE NETNS NAMEFLAG NAME TICKTIME EVAL [extra erl args...]: an OTP node running EVAL.
 start_erl() {
     local __v=$1 logf=$2 ns=$3 nflag=$4 name=$5 tick=$6 ev=$7; shift 7
-    local args=(-noshell -noinput "$nflag" "$name" -setcookie "$COOKIE" -start_epmd false -connect_all false
+    local args=(-noshell -noinput "$nflag" "$name" -setcookie "$COOKIE" -start_epmd false -connect_all "${FAULT_CONNECT_ALL:-false}"
                 -kernel net_ticktime "$tick" -pa "$FAULT_TMP" "$@" -eval "$ev")
     if [ -n "$ns" ]; then spawn_logged "$__v" "$logf" "$ns" -- env ERL_EPMD_PORT="$EPMD_PORT" "$ERL" "${args[@]}"
     else spawn_logged "$__v" "$logf" "" -- "$ERL" "${args[@]}"; fi

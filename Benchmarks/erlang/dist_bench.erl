@@ -25,9 +25,14 @@
 %%                                              to group pgfan_remote; once this node's view has them, K rounds of
 %%                                              pg:get_members + {tick, self()} to each; each echoes tick back.
 %%                                              RESULT Micros (until N*K ticks came back); the echoes are stopped
+%%   {gencall_par, Node, Mod, C, Kind, Millis, Timeout}
+%%                                              rpc Mod:echo_servers(C) on Node (C gen_servers answering
+%%                                              {echo, X} with X), then C client processes, one per server, each
+%%                                              calling it with {echo, Payload} back to back for Millis ms (Kind: int,
+%%                                              tuple10, map10, pids200). RESULT Calls Micros; the servers are stopped
 %%   quit
 -module(dist_bench).
--export([serve/0, driver/0, procs/1, idle/0, echo/0]).
+-export([serve/0, driver/0, procs/1, idle/0, echo/0, echo_servers/1]).
 -behaviour(gen_server).
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -61,8 +66,14 @@ server() ->
 %% `counter`, the gen_server of the gen_server-call figure: `incr` answers the new value.
 init(N) -> {ok, N}.
 handle_call(incr, _From, N) -> {reply, N + 1, N + 1};
+handle_call({echo, X}, _From, N) -> {reply, X, N};
 handle_call(_, _From, N) -> {reply, N, N}.
+handle_cast(stop, N) -> {stop, normal, N};
 handle_cast(_, N) -> {noreply, N}.
+
+%% The servers of the parallel gen_server-call figure (rpc from a driver): C unlinked gen_servers of this module.
+echo_servers(C) ->
+    [begin {ok, P} = gen_server:start(?MODULE, 0, []), P end || _ <- lists:seq(1, C)].
 
 %% ---------------------------------------------------------------- driver
 
@@ -83,6 +94,20 @@ fmt(X) when is_integer(X) -> integer_to_list(X);
 fmt(X) when is_float(X) -> float_to_list(X, [{decimals, 3}]).
 
 now_us() -> erlang:monotonic_time(microsecond).
+
+call_loop(Server, Request, Deadline, Timeout, K) ->
+    case now_us() < Deadline of
+        true ->
+            _ = gen_server:call(Server, Request, Timeout),
+            call_loop(Server, Request, Deadline, Timeout, K + 1);
+        false -> K
+    end.
+
+%% The payloads of the parallel gen_server-call figure (the Swift driver builds the same terms).
+call_payload(int) -> 12345;
+call_payload(tuple10) -> list_to_tuple(lists:seq(1, 10));
+call_payload(map10) -> maps:from_list([{list_to_atom("k" ++ integer_to_list(I)), I} || I <- lists:seq(1, 10)]);
+call_payload(pids200) -> lists:duplicate(200, self()).
 
 run({send, Node, N, Senders, Size, Timeout}) ->
     true = net_kernel:connect_node(Node),
@@ -116,6 +141,23 @@ run({gencall, Node, Name, N, Timeout}) ->
     T0 = now_us(),
     [gen_server:call({Name, Node}, incr, Timeout) || _ <- lists:seq(1, N)],
     [now_us() - T0];
+run({gencall_par, Node, Mod, C, Kind, Millis, Timeout}) ->
+    true = net_kernel:connect_node(Node),
+    Servers = rpc:call(Node, Mod, echo_servers, [C], Timeout),
+    true = is_list(Servers) andalso length(Servers) =:= C,
+    Self = self(),
+    Go = make_ref(),
+    Clients = [spawn_link(fun() ->
+                              Request = {echo, call_payload(Kind)},
+                              receive Go -> ok end,
+                              Self ! {calls, Go, call_loop(S, Request, now_us() + Millis * 1000, Timeout, 0)}
+                          end) || S <- Servers],
+    T0 = now_us(),
+    [P ! Go || P <- Clients],
+    Calls = lists:sum([receive {calls, Go, K} -> K after Millis + Timeout -> error(timeout) end || _ <- Clients]),
+    Micros = now_us() - T0,
+    [gen_server:cast(S, stop) || S <- Servers],
+    [Calls, Micros];
 run({connect, Node, K, Timeout}) ->
     Deadline = now_us() + Timeout * 1000,
     Ts = [connect_once(Node, Deadline) || _ <- lists:seq(1, K)],

@@ -66,6 +66,31 @@ enum DemoServices {
             try await echo(p)
             return .atom("ok")
         }
+        // s:echo_servers(N): N unlinked gen_servers answering `{echo, X}` with X (a cast `stop` ends one); their
+        // pids. The servers of the benchmark's parallel gen_server calls (scripts/bench, section gencallpar).
+        node.register(module: "s", function: "echo_servers", arity: 1) { p, args in
+            guard let n = args[0].intValue, n >= 0, n <= 10_000 else { throw ErlangError(.atom("badarg")) }
+            var pids: [Term] = []
+            for _ in 0..<n { pids.append(.pid(try await p.node.startGenServer(EchoServer()))) }
+            return .list(pids)
+        }
+    }
+
+    /// A gen_server of `s:echo_servers/1`: the call `{echo, X}` answers X; the cast `stop` stops it.
+    struct EchoServer: GenServer {
+        var module: Atom { "echo_server" }
+
+        func initialize(_ context: GenServerContext) async throws -> GenServerInit<Int> { .ok(0) }
+
+        func handleCall(_ request: Term, from caller: GenServerCaller, state: inout Int,
+                        context: GenServerContext) async throws -> GenServerCallResult {
+            guard let echo = request.tagged("echo"), echo.count == 1 else { return .reply(.tuple("error", .atom("unknown_call"))) }
+            return .reply(echo[0])
+        }
+
+        func handleCast(_ request: Term, state: inout Int, context: GenServerContext) async throws -> GenServerResult {
+            request == "stop" ? .stop(reason: .atom("normal")) : .noreply
+        }
     }
 
     /// `{M, Pid}` → `Pid ! M`; anything else is dropped.

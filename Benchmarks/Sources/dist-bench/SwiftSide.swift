@@ -91,6 +91,49 @@ enum SwiftSide {
         }
     }
 
+    /// The payloads of the parallel gen_server-call figure, as dist_bench.erl's `call_payload/1` builds them.
+    static func callPayload(_ kind: String, pid: Pid) -> Term {
+        switch kind {
+        case "tuple10": return .tuple((1...10).map { Term.integer(Int64($0)) })
+        case "map10": return .map(TermMap((1...10).map { (Term.atom(Atom("k\($0)")), Term.integer(Int64($0))) }))
+        case "pids200": return .list([Term](repeating: .pid(pid), count: 200))
+        default: return .integer(12345)
+        }
+    }
+
+    /// `module:echo_servers(clients)` on `peer` by rpc, then one client process per server calling it with
+    /// `{echo, Payload}` back to back for `duration`: (calls made, µs from the start to the last reply).
+    static func parallelCalls(_ node: Node, on peer: Atom, module: Atom, clients: Int, kind: String, duration: Duration,
+                              timeout: Duration) async throws -> (calls: Int, micros: Double) {
+        let reply = try await node.rpc(peer, module, "echo_servers", [.integer(Int64(clients))], timeout: timeout)
+        let servers = (reply.listElements ?? []).compactMap(\.pidValue)
+        guard servers.count == clients else { throw BenchError.failed("echo_servers on \(peer) answered \(reply.erlangText(.tp))") }
+        defer { for server in servers { node.cast(.pid(server), .atom("stop")) } }
+        let start = ContinuousClock.now
+        let deadline = start + duration
+        let calls = try await withThrowingTaskGroup(of: Int.self) { group in
+            for server in servers {
+                group.addTask {
+                    try await inProcess(node) { p in
+                        let request: Term = .tuple("echo", callPayload(kind, pid: p.pid))
+                        var k = 0
+                        while ContinuousClock.now < deadline {
+                            do {
+                                _ = try await p.call(.pid(server), request, timeout: timeout)
+                            } catch {
+                                throw BenchError.failed("gen_server call to \(server): \(error)")
+                            }
+                            k += 1
+                        }
+                        return k
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return (calls, micros(ContinuousClock.now - start))
+    }
+
     /// N sequential `incr()` calls through a distributed-actor client (``ErlangActorSystem``) of `{name, peer}`:
     /// the typed remote call as a Swift program makes it (arguments and result through Codable/ETF, the
     /// gen_server call underneath). µs for all of them.

@@ -115,7 +115,7 @@ let sizes: Sizes = options.smoke
     : Sizes(reps: options.reps ?? 3, messages: 1_000_000, roundTrips: 100_000,
             bulk: [("64 KiB", 64 << 10, 512 << 20), ("1 MiB", 1 << 20, 1 << 30)],
             connects: 50, processes: 1_000_000, localMessages: 1_000_000, timeout: .seconds(120),
-            timeLimit: options.timeLimit ?? 840)
+            timeLimit: options.timeLimit ?? 1080)
 
 @MainActor func wanted(_ section: String) -> Bool {
     options.only?.contains(section) ?? (!options.tls || ["throughput", "pingpong", "bulk"].contains(section))
@@ -273,9 +273,9 @@ let otpDriverPid = await otpDriver.workerPid()
 }
 
 /// Runs `body` for every repetition and pairing (interleaved), recording into the rows the body returns.
-@MainActor func eachPairing(_ ids: [String], _ body: (String) async throws -> [Double]) async {
+@MainActor func eachPairing(_ ids: [String], reps: Int = sizes.reps, _ body: (String) async throws -> [Double]) async {
     var failed: Set<String> = []
-    for rep in 1...sizes.reps {
+    for rep in 1...max(1, reps) {
         for pairing in pairings where !failed.contains(pairing) {
             if elapsedSeconds() > sizes.timeLimit - 30 { return }
             do {
@@ -374,6 +374,50 @@ if wanted("gencall") {
             actor = try await SwiftSide.actorCalls(actorSystem, to: actorName, on: peer, count: sizes.roundTrips)
         }
         return [Double(sizes.roundTrips) / (server / 1e6), Double(sizes.roundTrips) / (actor / 1e6)]
+    }
+}
+
+// MARK: (2d) parallel gen_server calls
+
+if wanted("gencallpar") {
+    // As Ergo measured itself against OTP: 120 client processes on the driver node, each calling its own gen_server
+    // on the receiver node (`{echo, Payload}` answered with Payload) back to back for the window; the servers are
+    // started by rpc (dist_bench:echo_servers/1 on OTP, s:echo_servers/1 on the Swift demo node) and stopped after.
+    // A 10 s window is long enough to be steady, so one repetition unless --reps says otherwise.
+    let clients = 120
+    let window: Duration = options.smoke ? .seconds(1) : .seconds(10)
+    let kinds = [("int", "an integer"), ("tuple10", "a 10-tuple"), ("map10", "a 10-key map"), ("pids200", "a list of 200 pids")]
+    var ids: [String] = []
+    for (kind, label) in kinds {
+        results.define("gcp-\(kind)", "2d. gen_server calls, \(clients) clients -> \(clients) servers", "\(label), \(window.components.seconds) s", "calls/s",
+                       lowerIsBetter: false)
+        results.define("gcpcpu-\(kind)", "2d. gen_server calls, \(clients) clients -> \(clients) servers", "\(label): CPU both sides", "µs/msg",
+                       lowerIsBetter: true)
+        ids += ["gcp-\(kind)", "gcpcpu-\(kind)"]
+    }
+    say("parallel gen_server calls")
+    await eachPairing(ids, reps: options.reps ?? 1) { pairing in
+        let peer = receiverName(pairing)
+        let module: Atom = pairing.hasSuffix("->OTP") ? "dist_bench" : "s"
+        var values: [Double] = []
+        for (kind, _) in kinds {
+            let cpu0 = pairCPU(pairing)
+            let calls: Double, us: Double
+            if senderIsOTP(pairing) {
+                let w = try await otpDriver.command(
+                    "{gencall_par, '\(peer)', '\(module)', \(clients), \(kind), \(window.components.seconds * 1000), \(erlTimeout())}.",
+                    timeout: window + sizes.timeout + .seconds(5))
+                guard w.count == 2, let c = Double(w[0]), let u = Double(w[1]) else { throw BenchError.failed("gencall_par: \(w)") }
+                (calls, us) = (c, u)
+            } else {
+                let r = try await SwiftSide.parallelCalls(swiftDriver, on: peer, module: module, clients: clients, kind: kind,
+                                                          duration: window, timeout: sizes.timeout)
+                (calls, us) = (Double(r.calls), r.micros)
+            }
+            let cpu = pairCPU(pairing) - cpu0
+            values += [calls / (us / 1e6), cpu * 1e6 / calls]
+        }
+        return values
     }
 }
 
@@ -709,6 +753,12 @@ let runSeconds = elapsedSeconds()
     out += "- Ping-pong p50 <= 0.8x OTP: \(verdict(pp.map { $0 <= 0.8 })) (Swift->Swift p50 \(fx(pp)) of OTP->OTP).\n"
     let gc = ratio("gencall", "Swift->Swift", "OTP->OTP"), ga = ratio("gencall_actor", "Swift->Swift", "OTP->OTP")
     out += "- gen_server calls/s Swift->Swift vs OTP->OTP gen_server:call: GenServer \(fx(gc)), distributed actors \(fx(ga)) (OTP->Swift: GenServer \(fx(ratio("gencall", "OTP->Swift", "OTP->OTP"))), actor \(fx(ratio("gencall_actor", "OTP->Swift", "OTP->OTP"))); Swift->OTP: call \(fx(ratio("gencall", "Swift->OTP", "OTP->OTP"))), actor client \(fx(ratio("gencall_actor", "Swift->OTP", "OTP->OTP")))).\n"
+    let gcpKinds = ["int", "tuple10", "map10", "pids200"]
+    let gcpSS = gcpKinds.map { ratio("gcp-\($0)", "Swift->Swift", "OTP->OTP") }
+    let gcpOS = gcpKinds.map { ratio("gcp-\($0)", "OTP->Swift", "OTP->OTP") }
+    let gcpOK: Bool? = (gcpSS + gcpOS).contains(where: { $0 == nil }) ? nil
+        : gcpSS.allSatisfy { $0! >= 2.0 } && gcpOS.allSatisfy { $0! >= 1.2 }
+    out += "- gen_server calls, 120 clients -> 120 servers: Swift->Swift >= 2x OTP->OTP and OTP->Swift >= 1.2x for every payload: \(verdict(gcpOK)) (Swift->Swift \(zip(gcpKinds, gcpSS).map { "\($0) \(fx($1))" }.joined(separator: ", ")); OTP->Swift \(zip(gcpKinds, gcpOS).map { "\($0) \(fx($1))" }.joined(separator: ", ")); Swift->OTP \(gcpKinds.map { "\($0) \(fx(ratio("gcp-\($0)", "Swift->OTP", "OTP->OTP")))" }.joined(separator: ", "))).\n"
     if let big = sizes.bulk.last {
         let id = "bulk\(big.size)"
         let s = ratio(id, "Swift->Swift", "raw TCP"), o = ratio(id, "OTP->OTP", "raw TCP")

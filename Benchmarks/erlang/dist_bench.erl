@@ -30,9 +30,15 @@
 %%                                              {echo, X} with X), then C client processes, one per server, each
 %%                                              calling it with {echo, Payload} back to back for Millis ms (Kind: int,
 %%                                              tuple10, map10, pids200). RESULT Calls Micros; the servers are stopped
+%%   {fanout, Node, Mod, N, K, Timeout}         N Mod:echo() processes spawned on Node; K rounds of {hi, 123} to each
+%%                                              (dropped there), then {done, self()} to each. RESULT Micros (until N
+%%                                              `done` came back); the echoes are stopped
+%%   {manyconn, Node, P, N, Timeout}            P peer nodes (OTP's peer module, hidden, each its own connection to
+%%                                              Node) send N messages {hi, 123} in all to {sink, Node}, at once.
+%%                                              RESULT Micros (from the start signal until {done, N}); peers stopped
 %%   quit
 -module(dist_bench).
--export([serve/0, driver/0, procs/1, idle/0, echo/0, echo_servers/1]).
+-export([serve/0, driver/0, procs/1, idle/0, echo/0, echo_servers/1, peer_burst/4]).
 -behaviour(gen_server).
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -158,6 +164,41 @@ run({gencall_par, Node, Mod, C, Kind, Millis, Timeout}) ->
     Micros = now_us() - T0,
     [gen_server:cast(S, stop) || S <- Servers],
     [Calls, Micros];
+run({fanout, Node, Mod, N, K, Timeout}) ->
+    true = net_kernel:connect_node(Node),
+    Echoes = [spawn(Node, Mod, echo, []) || _ <- lists:seq(1, N)],
+    T0 = now_us(),
+    fan_rounds(Echoes, {hi, 123}, K),
+    Self = self(),
+    [P ! {done, Self} || P <- Echoes],
+    R = collect(done, N, now_us() + Timeout * 1000),
+    T1 = now_us(),
+    [P ! stop || P <- Echoes],
+    case R of ok -> [T1 - T0]; timeout -> {error, timeout} end;
+run({manyconn, Node, P, N, Timeout}) ->
+    true = net_kernel:connect_node(Node),
+    Args = ["-setcookie", atom_to_list(erlang:get_cookie()), "-hidden", "-connect_all", "false",
+            "-pa", filename:dirname(code:which(?MODULE))],
+    Peers = [begin
+                 {ok, Pid, _} = peer:start_link(#{name => peer:random_name(), args => Args, connection => standard_io}),
+                 Pid
+             end || _ <- lists:seq(1, P)],
+    Self = self(),
+    Go = make_ref(),
+    Per = N div P,
+    Counts = [Per + (case I of 1 -> N rem P; _ -> 0 end) || I <- lists:seq(1, P)],
+    %% Each peer connects to Node before the start signal, so that only the sending is timed.
+    [ok = peer:call(Pid, ?MODULE, peer_burst, [Node, C, Self, Go]) || {Pid, C} <- lists:zip(Peers, Counts)],
+    {sink, Node} ! {count, N, Self},
+    %% `server` answering after `count` went out on the same connection: `count` is in sink's mailbox before any
+    %% message from the peers' connections.
+    {server, Node} ! {synced, Self},
+    receive synced -> ok after Timeout -> error(timeout) end,
+    T0 = now_us(),
+    [peer:cast(Pid, erlang, send, [peer_burst, go]) || Pid <- Peers],
+    R = receive {done, N} -> [now_us() - T0] after Timeout -> {error, timeout} end,
+    [peer:stop(Pid) || Pid <- Peers],
+    R;
 run({connect, Node, K, Timeout}) ->
     Deadline = now_us() + Timeout * 1000,
     Ts = [connect_once(Node, Deadline) || _ <- lists:seq(1, K)],
@@ -228,6 +269,16 @@ echo() ->
         {M, Pid} when is_pid(Pid) -> Pid ! M, echo();
         _ -> echo()
     end.
+
+fan_rounds(_, _, 0) -> ok;
+fan_rounds(Ps, Msg, K) -> [P ! Msg || P <- Ps], fan_rounds(Ps, Msg, K - 1).
+
+%% Runs on a peer of `manyconn`: connects to Node, registers a sender that waits for `go`, then sends C messages.
+peer_burst(Node, C, _Driver, _Go) ->
+    true = net_kernel:connect_node(Node),
+    Pid = spawn(fun() -> receive go -> burst({sink, Node}, {hi, 123}, C) end end),
+    register(peer_burst, Pid),
+    ok.
 
 burst(_, _, 0) -> ok;
 burst(To, Msg, K) -> To ! Msg, burst(To, Msg, K - 1).

@@ -91,6 +91,63 @@ enum SwiftSide {
         }
     }
 
+    /// `n` `module:echo()` processes spawned on `peer`; `k` rounds of `{hi, 123}` to each (dropped there), then
+    /// `{done, self()}` to each: µs until every `done` came back. The echoes are stopped.
+    static func fanOut(_ node: Node, to peer: Atom, module: Atom, processes n: Int, rounds k: Int,
+                       timeout: Duration) async throws -> Double {
+        do { try await node.connect(peer) } catch { throw BenchError.failed("Swift driver: \(error)") }
+        var echoes: [Pid] = []
+        for _ in 0..<n { echoes.append(try await node.spawn(on: peer, module: module, function: "echo", arguments: [])) }
+        defer { for e in echoes { node.send(.atom("stop"), to: e) } }
+        let deadline = ContinuousClock.now + timeout
+        let targets = echoes
+        return try await inProcess(node) { p in
+            let start = ContinuousClock.now
+            let hi: Term = .tuple("hi", .integer(123))
+            for _ in 0..<k {
+                for e in targets { p.send(hi, to: e) }
+                await p.waitIfBusy()
+            }
+            let done: Term = .tuple("done", .pid(p.pid))
+            for e in targets { p.send(done, to: e) }
+            for _ in 0..<n {
+                guard await p.receive(timeout: deadline - .now, where: { $0 == .atom("done") }) != nil else {
+                    throw BenchError.timeout("Swift fan-out to \(peer)")
+                }
+            }
+            return micros(ContinuousClock.now - start)
+        }
+    }
+
+    /// `senders` Swift nodes (each its own connection to `peer`) send `n` messages `{hi, 123}` in all to
+    /// `{sink, peer}` at once: µs from the start until `{done, n}`. `driver` asks `sink` to count.
+    static func manyConnections(_ driver: Node, senders nodes: [Node], to peer: Atom, count n: Int,
+                                timeout: Duration) async throws -> Double {
+        for node in nodes + [driver] {
+            do { try await node.connect(peer) } catch { throw BenchError.failed("Swift sender \(node.name): \(error)") }
+        }
+        let deadline = ContinuousClock.now + timeout
+        return try await inProcess(driver) { p in
+            p.send(.tuple("count", .integer(Int64(n)), .pid(p.pid)), to: "sink", on: peer)
+            // `server` answers after `count` went out on the same connection: `count` is in sink's mailbox first.
+            p.send(.tuple("synced", .pid(p.pid)), to: "server", on: peer)
+            guard await p.receive(timeout: timeout, where: { $0 == .atom("synced") }) != nil else { throw BenchError.timeout("sync with \(peer)") }
+            let start = ContinuousClock.now
+            let per = n / nodes.count
+            for (i, node) in nodes.enumerated() {
+                let c = per + (i == 0 ? n % nodes.count : 0)
+                node.spawn { q in
+                    let hi: Term = .tuple("hi", .integer(123))
+                    for _ in 0..<c { q.send(hi, to: "sink", on: peer) }
+                }
+            }
+            guard await p.receive(timeout: deadline - .now, where: { $0.tagged("done") != nil }) != nil else {
+                throw BenchError.timeout("many connections to \(peer)")
+            }
+            return micros(ContinuousClock.now - start)
+        }
+    }
+
     /// The payloads of the parallel gen_server-call figure, as dist_bench.erl's `call_payload/1` builds them.
     static func callPayload(_ kind: String, pid: Pid) -> Term {
         switch kind {

@@ -421,6 +421,63 @@ if wanted("gencallpar") {
     }
 }
 
+// MARK: (2e) fan-out and many connections
+
+if wanted("fanout") {
+    // One sender to 1,000 processes on another node (module echo: s:echo/0 on Swift, dist_bench:echo/0 on OTP).
+    let n = options.smoke ? 100 : 1000, k = options.smoke ? 10 : 100
+    results.define("fanout", "2e. fan-out", "1 sender -> \(n) processes on another node x \(k) rounds", "msg/s", lowerIsBetter: false)
+    results.define("fanoutcpu", "2e. fan-out", "\(n) x \(k): CPU both sides", "µs/msg", lowerIsBetter: true)
+    say("fan-out")
+    await eachPairing(["fanout", "fanoutcpu"]) { pairing in
+        let peer = receiverName(pairing)
+        let module: Atom = pairing.hasSuffix("->OTP") ? "dist_bench" : "s"
+        let cpu0 = pairCPU(pairing)
+        let us: Double
+        if senderIsOTP(pairing) {
+            let w = try await otpDriver.command("{fanout, '\(peer)', \(module), \(n), \(k), \(erlTimeout())}.",
+                                                timeout: sizes.timeout + .seconds(15))
+            us = Double(w.first ?? "") ?? .nan
+        } else {
+            us = try await SwiftSide.fanOut(swiftDriver, to: peer, module: module, processes: n, rounds: k, timeout: sizes.timeout)
+        }
+        let count = Double(n * k)
+        return [count / (us / 1e6), (pairCPU(pairing) - cpu0) * 1e6 / count]
+    }
+}
+
+if wanted("manyconn") {
+    // 16 peer nodes sending to one node at once, each over its own connection: OTP's are peer nodes of the OTP
+    // driver (OTP's `peer` module, started per run, outside the timing), Swift's are 16 hidden nodes in this process.
+    let peers = options.smoke ? 4 : 16, n = sizes.messages
+    results.define("manyconn", "2f. many connections", "\(peers) nodes -> 1 node at once, \(n) msgs in all", "msg/s", lowerIsBetter: false)
+    say("many connections")
+    var senders: [Node] = []
+    do {
+        for i in 0..<peers {
+            var config = driverConfig
+            config.name = Atom("swmc\(i)x\(tag)@\(host)")
+            senders.append(try await Node.start(config, logger: driverLogger))
+        }
+        await eachPairing(["manyconn"]) { pairing in
+            let peer = receiverName(pairing)
+            let us: Double
+            if senderIsOTP(pairing) {
+                let w = try await otpDriver.command("{manyconn, '\(peer)', \(peers), \(n), \(erlTimeout())}.",
+                                                    timeout: sizes.timeout + .seconds(60))
+                us = Double(w.first ?? "") ?? .nan
+            } else {
+                us = try await SwiftSide.manyConnections(swiftDriver, senders: senders, to: peer, count: n, timeout: sizes.timeout)
+            }
+            return [Double(n) / (us / 1e6)]
+        }
+    } catch {
+        say("  many connections: \(error)")
+        results.fail("manyconn", "Swift->Swift", "failed")
+    }
+    for node in senders { await node.shutdown() }
+}
+
 // MARK: (3) bulk
 
 if wanted("bulk") {
@@ -759,6 +816,8 @@ let runSeconds = elapsedSeconds()
     let gcpOK: Bool? = (gcpSS + gcpOS).contains(where: { $0 == nil }) ? nil
         : gcpSS.allSatisfy { $0! >= 2.0 } && gcpOS.allSatisfy { $0! >= 1.2 }
     out += "- gen_server calls, 120 clients -> 120 servers: Swift->Swift >= 2x OTP->OTP and OTP->Swift >= 1.2x for every payload: \(verdict(gcpOK)) (Swift->Swift \(zip(gcpKinds, gcpSS).map { "\($0) \(fx($1))" }.joined(separator: ", ")); OTP->Swift \(zip(gcpKinds, gcpOS).map { "\($0) \(fx($1))" }.joined(separator: ", ")); Swift->OTP \(gcpKinds.map { "\($0) \(fx(ratio("gcp-\($0)", "Swift->OTP", "OTP->OTP")))" }.joined(separator: ", "))).\n"
+    let fanRatios = ["fanout", "manyconn"].map { id in ["Swift->Swift", "OTP->Swift", "Swift->OTP"].map { fx(ratio(id, $0, "OTP->OTP")) }.joined(separator: " / ") }
+    out += "- Fan-out to 1,000 processes on another node and 16 connections at once (no goal; Swift->Swift / OTP->Swift / Swift->OTP vs OTP->OTP): fan-out \(fanRatios[0]); many connections \(fanRatios[1]).\n"
     if let big = sizes.bulk.last {
         let id = "bulk\(big.size)"
         let s = ratio(id, "Swift->Swift", "raw TCP"), o = ratio(id, "OTP->OTP", "raw TCP")

@@ -28,7 +28,10 @@ import Testing
 
     @Test func thePolicyAlsoSeesTheFunctionAnErpcCallApplies() {
         #expect(RemoteSpawnTask.erpcCall(reference: ref, module: "os", function: "cmd", arguments: [1]).appliedFunction == entry("os", "cmd", 1))
+        #expect(RemoteSpawnTask.erpcCast(module: "os", function: "cmd", arguments: [1]).appliedFunction == entry("os", "cmd", 1),
+                "a cast runs a function as much as a call does")
         #expect(RemoteSpawnTask.malformedErpcCall(reference: ref).appliedFunction == nil)
+        #expect(RemoteSpawnTask.malformedErpcCast.appliedFunction == nil)
         #expect(RemoteSpawnTask.function(module: "m", function: "f", arguments: []).appliedFunction == nil)
     }
 

@@ -38,12 +38,13 @@ enum RemoteSpawnTask: Equatable, Sendable {
         }
     }
 
-    /// The function that runs besides the entry point itself (the one `erpc:execute_call/4` applies), which the
-    /// node's policy must allow as well.
+    /// The function that runs besides the entry point itself (the one `erpc:execute_call/4` or `execute_cast/3`
+    /// applies), which the node's policy must allow as well.
     var appliedFunction: ModuleFunctionArity? {
         switch self {
-        case .erpcCall(_, let m, let f, let a): ModuleFunctionArity(module: m, function: f, arity: a.count)
-        case .malformedErpcCall, .erpcCast, .malformedErpcCast, .function: nil
+        case .erpcCall(_, let m, let f, let a), .erpcCast(let m, let f, let a):
+            ModuleFunctionArity(module: m, function: f, arity: a.count)
+        case .malformedErpcCall, .malformedErpcCast, .function: nil
         }
     }
 

@@ -85,10 +85,10 @@ extension DistributionService {
         let policy = configuration.policy
         // {reply, yes | no | error_only | success_only}: which outcomes get a SPAWN_REPLY.
         let replyMode = options.lazy.compactMap { $0.tagged("reply")?.first }.first ?? .atom("yes")
+        let task = RemoteSpawnTask(entry: entry, arguments: arguments)
         var allowed = policy.allowsSpawn(entry.module, entry.function, arity: entry.arity, from: from)
-        if allowed, entry.module == "erpc", entry.function == "execute_call", arguments.count == 4,
-           let m = arguments[1].atomValue, let f = arguments[2].atomValue, let a = arguments[3].listElements {
-            allowed = policy.allowsSpawn(m, f, arity: a.count, from: from)
+        if allowed, let applied = task.appliedFunction {
+            allowed = policy.allowsSpawn(applied.module, applied.function, arity: applied.arity, from: from)
         }
         guard allowed else {
             logger.notice("refusing spawn of \(entry) from \(from): not allowed by the node's policy")
@@ -100,7 +100,7 @@ extension DistributionService {
         let link = options.contains(.atom("link"))
         // `monitor`, or `{monitor, MonitorOptions}` from spawn_opt.
         let monitor = options.contains(.atom("monitor")) || options.contains { $0.tagged("monitor") != nil }
-        let pid = node.spawnRemoteRequest(entry: entry, arguments: arguments, requester: from, groupLeader: groupLeader)
+        let pid = node.remoteSpawns.spawn(task, on: node, groupLeader: groupLeader)
         var flags: SpawnReplyFlags = []
         if link {
             _ = node.remoteLinked(local: pid, remote: from)
@@ -113,6 +113,6 @@ extension DistributionService {
         if replyMode == "yes" || replyMode == "success_only" {
             connection.send(.spawnReply(requestID: requestID, to: from, flags: flags, result: .pid(pid)), logger: logger)
         }
-        node.release(pid)
+        node.remoteSpawns.release(pid, on: node)
     }
 }

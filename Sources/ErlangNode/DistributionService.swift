@@ -462,13 +462,13 @@ final class DistributionService: RemoteRouter, HandshakeDelegate, @unchecked Sen
         guard self.connection(to: peer) === connection else { return nil }
         let logger = self.logger
         // rex sends io requests to the group leader; net_kernel stands in (it ignores them, as the caller would).
-        let groupLeader: Term = node.whereis("net_kernel").map { .pid($0) } ?? .undefined
+        let groupLeader = NetKernelServer.quietGroupLeader(on: node)
         return await withCheckedContinuation { continuation in
             node.spawn { p in
                 let ref = p.makeReference()
                 let request: Term = .tuple("call", .atom(module), .atom(function), .list(arguments), groupLeader)
                 connection.write(.regSend(message: .tuple("$gen_call", .tuple(.pid(p.pid), .reference(ref)), request),
-                                          name: "rex", from: p.pid), logger: logger)
+                                          name: RexServer.registeredName, from: p.pid), logger: logger)
                 let reply = await p.receive(timeout: timeout) { m in
                     if case .tuple(let e) = m, e.count == 2, e[0] == .reference(ref) { return true }
                     return false

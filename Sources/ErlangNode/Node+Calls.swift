@@ -18,15 +18,4 @@ extension Node {
         }
         return try result.get()
     }
-
-    /// Starts the `net_kernel` process: it answers `is_auth` (what `net_adm:ping/1` asks) with `yes`.
-    func startNetKernel() {
-        let pid = spawn { p in
-            while let message = await p.receive() {
-                guard case .call(let request, let caller) = GenMessage(message, node: p.node) else { continue }
-                caller.reply(request.tagged("is_auth") != nil ? .atom("yes") : .tuple("error", .atom("unknown_call")))
-            }
-        }
-        try? register("net_kernel", pid)
-    }
 }

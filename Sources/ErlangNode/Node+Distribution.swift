@@ -28,19 +28,15 @@ extension Node {
         let service = DistributionService(node: node, configuration: configuration, logger: logger,
                                           group: configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
         node.router = service
-        node.startNetKernel()
+        NetKernelServer.start(on: node)
         // `global_name_server` and `pg`, so that OTP's global:sync() and pg do not stall on us (visible nodes only).
         if !configuration.hidden { node.startGlobalServices() }
-        node.installBuiltinFunctions()
-        node.installProcessGroupFunctions()
-        node.installGlobalFunctions()
+        RemoteShellFunctions.install(on: node)
+        BuiltinFunctions.install(on: node)
+        ProcessGroupRPCFunctions.install(on: node)
+        GlobalRPCFunctions.install(on: node)
         // `rex`, the rpc server (rpc:block_call, rpc:cast, multicall probes, and our own mesh queries).
-        try node.register("rex", node.spawn { [weak service] p in
-            while let message = await p.receive() {
-                guard let service else { return }
-                p.node.serveRex(message, policy: service.configuration.policy)
-            }
-        })
+        try RexServer.start(on: node) { [weak service] in service?.configuration.policy }
         let port = try await service.listen()
         do {
             try await setup?(node)
@@ -71,6 +67,13 @@ extension Node {
 
     /// The distribution listen port (0 for a node that is not distributed).
     public var listenPort: Int { distribution?.listenPort.withLock { $0 } ?? 0 }
+
+    /// The configured tick time in whole seconds (60 when not distributed), as `net_kernel:get_net_ticktime()`
+    /// reports it.
+    var netTickTimeSeconds: Int64 {
+        guard let ticks = distribution?.configuration.netTickTime.components.seconds else { return 60 }
+        return ticks
+    }
 
     /// Like `net_adm:ping/1`: connects if needed and asks the peer's `net_kernel`; `true` for pong, `false` for
     /// pang. A convenience for scripts and health checks: to learn *why* a peer cannot be reached, call

@@ -18,7 +18,8 @@ public final class Node: Sendable {
     private let referenceCounter = Atomic<UInt64>(1)
     private let routerStorage = Mutex<(any RemoteRouter)?>(nil)
     let functions = FunctionTable()
-    let spawnGates = Mutex<[UInt32: Reference]>([:])
+    /// The processes of SPAWN_REQUESTs waiting for their SPAWN_REPLY to go out (see ``RemoteSpawnRunner``).
+    let remoteSpawns = RemoteSpawnRunner()
     /// Active process aliases: alias → (owner, whether the first message through it removes it).
     let aliases = Mutex<[Reference: (owner: UInt32, once: Bool)]>([:])
     /// Which local processes have links or monitors involving each remote node, so nodedown visits only them.

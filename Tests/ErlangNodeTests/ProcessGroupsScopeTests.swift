@@ -126,13 +126,13 @@ import Testing
 
     @Test func rpcFunctionsAnswerAsOTP() async throws {
         let node = Node(name: "a@h")
-        node.installProcessGroupFunctions()
+        ProcessGroupRPCFunctions.install(on: node)
         node.startGlobalServices()
         let member = idle(node)
         let call = { (f: Atom, args: [Term]) async -> Term in
             let done = Mailbox()
             node.spawn { p in
-                _ = done.deliver(await node.executeCall(p, ref: .nil, module: "pg", function: f, arguments: args))
+                _ = done.deliver(await FunctionOutcome.run(p, module: "pg", function: f, arguments: args).erpcExitReason(reference: .nil))
             }
             return await done.receive(timeout: .seconds(5)) { _ in true } ?? .atom("timeout")
         }

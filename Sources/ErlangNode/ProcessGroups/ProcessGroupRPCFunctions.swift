@@ -1,43 +1,43 @@
 import ErlangTerm
 
-// `pg`'s API as functions of the module `pg`, so that `rpc:call(SwiftNode, pg, F, A)` and `erpc:call` answer as
-// they would on a BEAM node: the reads, join and leave (of processes of this node), and start.
-
-extension Node {
-    func installProcessGroupFunctions() {
+/// `pg`'s API as functions of the module `pg`, so that `rpc:call(SwiftNode, pg, F, A)` and `erpc:call` answer as
+/// they would on a BEAM node: the reads, join and leave (of processes of this node), and start.
+enum ProcessGroupRPCFunctions {
+    /// Registers the functions in `node`'s function table.
+    static func install(on node: Node) {
         let scopeAndRest = Self.scopeAndRest
         for arity in [1, 2] {
-            register(module: "pg", function: "get_members", arity: arity) { p, args in
+            node.register(module: "pg", function: "get_members", arity: arity) { p, args in
                 let (scope, rest) = try scopeAndRest(args, 1)
                 return .list(p.node.processGroups.getMembers(rest[0], scope: scope).map(Term.pid))
             }
-            register(module: "pg", function: "get_local_members", arity: arity) { p, args in
+            node.register(module: "pg", function: "get_local_members", arity: arity) { p, args in
                 let (scope, rest) = try scopeAndRest(args, 1)
                 return .list(p.node.processGroups.getLocalMembers(rest[0], scope: scope).map(Term.pid))
             }
         }
         for arity in [0, 1] {
-            register(module: "pg", function: "which_groups", arity: arity) { p, args in
+            node.register(module: "pg", function: "which_groups", arity: arity) { p, args in
                 let (scope, _) = try scopeAndRest(args, 0)
                 // OTP reads the scope's ETS table, which does not exist when the scope does not run: badarg.
                 guard p.node.processGroupScope(scope) != nil else { throw ErlangError("badarg") }
                 return .list(p.node.processGroups.whichGroups(scope: scope))
             }
-            register(module: "pg", function: "which_local_groups", arity: arity) { p, args in
+            node.register(module: "pg", function: "which_local_groups", arity: arity) { p, args in
                 let (scope, _) = try scopeAndRest(args, 0)
                 guard p.node.processGroupScope(scope) != nil else { throw ErlangError("badarg") }
                 return .list(p.node.processGroups.whichLocalGroups(scope: scope))
             }
         }
         for arity in [2, 3] {
-            register(module: "pg", function: "join", arity: arity) { p, args in
+            node.register(module: "pg", function: "join", arity: arity) { p, args in
                 let (scope, rest) = try scopeAndRest(args, 2)
                 let (pids, single) = try Self.localPids(rest[1], node: p.node)
                 guard p.node.processGroupScope(scope) != nil else { throw Self.noScope(scope, "join_local", rest) }
                 try? p.node.processGroups.join(pids, group: rest[0], scope: scope, single: single)
                 return .atom("ok")
             }
-            register(module: "pg", function: "leave", arity: arity) { p, args in
+            node.register(module: "pg", function: "leave", arity: arity) { p, args in
                 let (scope, rest) = try scopeAndRest(args, 2)
                 let (pids, single) = try Self.localPids(rest[1], node: p.node)
                 guard p.node.processGroupScope(scope) != nil else { throw Self.noScope(scope, "leave_local", rest) }
@@ -45,7 +45,7 @@ extension Node {
                 return left ? .atom("ok") : .atom("not_joined")
             }
         }
-        register(module: "pg", function: "start", arity: 1) { p, args in
+        node.register(module: "pg", function: "start", arity: 1) { p, args in
             guard let scope = args[0].atomValue else { throw ErlangError("function_clause") }
             if let running = p.node.processGroupScope(scope), p.node.isAlive(running.pid) {
                 return .error(.tuple("already_started", .pid(running.pid)))

@@ -75,8 +75,8 @@ enum GroupLeader {
 
     /// `M:F(A)` on `peer` through its `rex` (with `net_kernel` as the group leader: formatting prints nothing).
     private static func apply(_ m: Atom, _ f: Atom, _ a: [Term], on peer: Atom, node: Node) async -> Term? {
-        let quiet: Term = node.whereis("net_kernel").map { .pid($0) } ?? .undefined
-        let reply = try? await node.call(.name("rex", node: peer), .tuple("call", .atom(m), .atom(f), .list(a), quiet),
+        let quiet = NetKernelServer.quietGroupLeader(on: node)
+        let reply = try? await node.call(.name(RexServer.registeredName, node: peer), .tuple("call", .atom(m), .atom(f), .list(a), quiet),
                                          timeout: formatTimeout)
         guard let reply, reply.tagged("badrpc") == nil else { return nil }
         return reply

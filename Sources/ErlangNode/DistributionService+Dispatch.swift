@@ -86,10 +86,10 @@ extension DistributionService {
         // {reply, yes | no | error_only | success_only}: which outcomes get a SPAWN_REPLY.
         let replyMode = options.lazy.compactMap { $0.tagged("reply")?.first }.first ?? .atom("yes")
         let task = RemoteSpawnTask(entry: entry, arguments: arguments)
-        var allowed = policy.allowsSpawn(entry.module, entry.function, arity: entry.arity, from: from)
-        if allowed, let applied = task.appliedFunction {
-            allowed = policy.allowsSpawn(applied.module, applied.function, arity: applied.arity, from: from)
-        }
+        // erpc's execute_call/execute_cast are how OTP 23+ carries rpc:call and erpc:call, as rex carries the old
+        // rpc: the policy judges the function they apply, not the carrier (an allow list need not name `erpc`).
+        let judged = task.appliedFunction ?? entry
+        let allowed = policy.allowsSpawn(judged.module, judged.function, arity: judged.arity, from: from)
         guard allowed else {
             logger.notice("refusing spawn of \(entry) from \(from): not allowed by the node's policy")
             if replyMode == "yes" || replyMode == "error_only" {

@@ -78,4 +78,30 @@ import Testing
             }
         }
     }
+
+    /// OTP 23+ carries rpc:call and erpc:call as a SPAWN_REQUEST of erpc:execute_call/4: an allow list of modules
+    /// judges the function applied, so it need not name `erpc` (it did, and every rpc:call was notsup).
+    @Test(.enabled(if: OTPInstallation.enabled(.otp25))) func anAllowListJudgesTheFunctionErpcApplies() async throws {
+        try await withWorld { world in
+            let swift = try await world.swiftNode(TestEnvironment.uniqueName("allow"), setup: { node in
+                for module: Atom in ["secret", "open"] {
+                    node.register(module: module, function: "run", arity: 1) { _, _ in .atom("ran") }
+                }
+            }, configure: { $0.policy = AllowListPolicy(modules: ["open"]) })
+            let s = erlAtom(swift.name)
+            let erl = try world.erl(TestEnvironment.uniqueName("e"), script: """
+                Me = self(),
+                io:format("A_RPC ~p~n", [rpc:call(\(s), open, run, [Me])]),
+                io:format("A_ERPC ~p~n", [erpc:call(\(s), open, run, [Me])]),
+                io:format("A_REFUSED ~p~n", [rpc:call(\(s), secret, run, [Me])]),
+                \(Self.idle)
+                """)
+            for (marker, expected) in [("A_RPC", "ran"), ("A_ERPC", "ran")] {
+                let got = await erl.value(after: marker, timeout: .seconds(30))
+                #expect(got == expected, "\(marker): got \(got ?? "nothing")\n\(erl.output)")
+            }
+            let refused = await erl.value(after: "A_REFUSED", timeout: .seconds(30))
+            #expect(refused?.contains("notsup") == true, "got \(refused ?? "nothing")")
+        }
+    }
 }

@@ -39,7 +39,7 @@ enum RemoteSpawnTask: Equatable, Sendable {
     }
 
     /// The function that runs besides the entry point itself (the one `erpc:execute_call/4` or `execute_cast/3`
-    /// applies), which the node's policy must allow as well.
+    /// applies): the node's policy judges it instead of the entry point.
     var appliedFunction: ModuleFunctionArity? {
         switch self {
         case .erpcCall(_, let m, let f, let a), .erpcCast(let m, let f, let a):
